@@ -1,0 +1,98 @@
+import { SchedulerServiceTaskScheduleDefinitionConfig } from '@backstage/backend-plugin-api';
+import { HumanDuration } from '@backstage/types';
+
+/**
+ * One authentik instance to ingest from.
+ */
+export interface AuthentikProviderConfig {
+  /**
+   * Root URL of the authentik instance, e.g. https://authentik.example.com.
+   * Not a path such as /if/admin/ or /api/v3/. A trailing slash is stripped.
+   */
+  baseUrl: string;
+
+  /**
+   * API token (intent "API Token", not expiring) of a user holding
+   * authentik_core.view_user and authentik_core.view_group.
+   * @visibility secret
+   */
+  token: string;
+
+  /**
+   * Groups to skip, by sanitised name (lowercased, every character outside
+   * [a-z0-9-_.] replaced by "-"): "Authentik Admins" is listed as "authentik-admins".
+   */
+  excludeGroups?: string[];
+
+  /**
+   * Also ingest users of type service_account and internal_service_account.
+   * @default false
+   */
+  includeServiceAccounts?: boolean;
+
+  /**
+   * When full walks run. Defaults: frequency { minutes: 30 }, timeout { minutes: 3 },
+   * initialDelay { seconds: 15 }, scope 'global'.
+   */
+  schedule?: Partial<SchedulerServiceTaskScheduleDefinitionConfig>;
+
+  /**
+   * authentik notification webhooks (POST <backend>/api/events/http/authentik).
+   */
+  webhook?: {
+    /**
+     * Shared secret that authentik's webhook header mapping sends as
+     * "Authorization: Bearer <secret>". Without it every delivery is rejected.
+     * @visibility secret
+     */
+    secret?: string;
+    /**
+     * Request header that carries the secret.
+     * @default authorization
+     */
+    header?: string;
+    /**
+     * Accept deliveries without checking any secret. Dangerous: anyone who can reach the
+     * backend can then make the catalog re-read authentik objects.
+     * @default false
+     */
+    dangerouslyAllowUnauthenticated?: boolean;
+    /**
+     * How long events for the same objects are collected before authentik is re-read.
+     * @default { milliseconds: 250 }
+     */
+    coalesceWindow?: HumanDuration | string;
+  };
+
+  /**
+   * Tuning of the incremental ingestion engine and of the walk. All optional.
+   */
+  incremental?: {
+    /** Requested page size; authentik caps it (100 by default from 2025.12). @default 100 */
+    pageSize?: number;
+    /** Pages fetched at once. @default 8 */
+    concurrency?: number;
+    /** Longest a burst runs before it rests. @default { seconds: 10 } */
+    burstLength?: HumanDuration | string;
+    /** Pause between bursts of one walk. @default { seconds: 3 } */
+    burstInterval?: HumanDuration | string;
+    /** Waits after consecutive errors (the last one repeats). @default [5s, 30s, 2m, 10m] */
+    backoff?: Array<HumanDuration | string>;
+    /** Refuse a sweep that would remove more than this share of entities. @default 20 */
+    rejectRemovalsAbovePercentage?: number;
+    /** Refuse a sweep when a walk found nothing at all. @default true */
+    rejectEmptySourceCollections?: boolean;
+  };
+}
+
+export interface Config {
+  catalog?: {
+    providers?: {
+      /**
+       * authentik: either one instance (the usual form) or a map from an instance id to its
+       * configuration, for several authentik instances side by side.
+       */
+      authentik?: AuthentikProviderConfig | { [instanceId: string]: AuthentikProviderConfig };
+    };
+  };
+}
