@@ -71,3 +71,12 @@ export function parentPksOf(group: AuthentikGroup): string[] {
   const raw = group.parents ?? (group.parent ? [group.parent] : []);
   return [...new Set(raw.map(normalizeGroupPk))];
 }
+
+/** authentik's URLs, filters and annotations use dashed UUIDs; event contexts undashed. */
+export function dashedGroupPk(pk: string): string {
+  const hex = normalizeGroupPk(pk);
+  if (!/^[0-9a-f]{32}$/.test(hex)) {
+    throw new Error(`"${pk}" is not a group UUID`);
+  }
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

@@ -1,0 +1,262 @@
+import pRetry from 'p-retry';
+import { z } from 'zod';
+import {
+  AuthentikApiError,
+  AuthentikPermissionError,
+  AuthentikResponseError,
+  AuthentikUnavailableError,
+} from './errors';
+import { parseRetryAfter } from './retryAfter';
+import { sleep } from '../util/sleep';
+import {
+  AuthentikGroup,
+  AuthentikPage,
+  AuthentikUser,
+  dashedGroupPk,
+  groupPageSchema,
+  groupSchema,
+  userPageSchema,
+  userSchema,
+} from './schemas';
+
+export interface AuthentikClientOptions {
+  /** Root URL of authentik, without trailing slash. */
+  baseUrl: string;
+  token: string;
+  /** Attempts after the first one for transient failures. Default 4. */
+  retries?: number;
+  /** First backoff step; doubles each retry. Default 500 ms. */
+  minRetryDelayMs?: number;
+  /** Longest `Retry-After` honoured; a longer one ends the retries. Default 60 s. */
+  maxRetryAfterMs?: number;
+  /** Per-request timeout. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Called for every HTTP request made (for metrics and benchmarks). */
+  onRequest?: (info: { path: string; status?: number; durationMs: number }) => void;
+  fetch?: typeof fetch;
+}
+
+export interface ListPageRequest {
+  page: number;
+  pageSize: number;
+  signal?: AbortSignal;
+}
+
+export interface ListUsersRequest extends ListPageRequest {
+  /** Only active users (server-side filter). */
+  activeOnly?: boolean;
+  /** Only these user types (server-side filter). */
+  types?: string[];
+  /** Only members of this group (dashed or undashed UUID). */
+  groupPk?: string;
+}
+
+/** The part of the client the provider and the event handler depend on. */
+export interface AuthentikApi {
+  listUsers(request: ListUsersRequest): Promise<AuthentikPage<AuthentikUser> | undefined>;
+  listGroups(request: ListPageRequest): Promise<AuthentikPage<AuthentikGroup> | undefined>;
+  getUser(pk: string, signal?: AbortSignal): Promise<AuthentikUser | undefined>;
+  getGroup(pk: string, signal?: AbortSignal): Promise<AuthentikGroup | undefined>;
+}
+
+const detailSchema = z.object({ detail: z.string() }).partial();
+
+class RetryableFailure extends Error {
+  constructor(
+    readonly status: number | undefined,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Transport to authentik's REST API: bearer auth, validation of every response,
+ * bounded retries of what is transient. It knows nothing about the catalog.
+ */
+export class AuthentikClient implements AuthentikApi {
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(private readonly options: AuthentikClientOptions) {
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  /**
+   * One page of users ordered by pk, with the fields the mapping needs (group UUIDs are
+   * always present; `groups_obj` and roles are not requested). `undefined` when the page
+   * is past the end.
+   */
+  async listUsers(request: ListUsersRequest): Promise<AuthentikPage<AuthentikUser> | undefined> {
+    const query = new URLSearchParams({
+      ordering: 'pk',
+      page: String(request.page),
+      page_size: String(request.pageSize),
+      include_groups: 'false',
+      include_roles: 'false',
+    });
+    if (request.activeOnly) query.set('is_active', 'true');
+    for (const type of request.types ?? []) query.append('type', type);
+    if (request.groupPk) query.set('groups_by_pk', toDashedUuid(request.groupPk));
+    return this.getPage(`/core/users/?${query}`, userPageSchema, request.signal);
+  }
+
+  /** One page of groups ordered by pk, without embedded members, roles or children. */
+  async listGroups(request: ListPageRequest): Promise<AuthentikPage<AuthentikGroup> | undefined> {
+    const query = new URLSearchParams({
+      ordering: 'pk',
+      page: String(request.page),
+      page_size: String(request.pageSize),
+      include_users: 'false',
+      include_children: 'false',
+      include_parents: 'false',
+      include_roles: 'false',
+    });
+    return this.getPage(`/core/groups/?${query}`, groupPageSchema, request.signal);
+  }
+
+  /** A user by pk, or `undefined` when authentik has no such user. */
+  async getUser(pk: string, signal?: AbortSignal): Promise<AuthentikUser | undefined> {
+    if (!/^\d+$/.test(pk)) {
+      throw new AuthentikApiError(`"${pk}" is not a user pk`, 'GET /core/users/{pk}/');
+    }
+    return this.getOne(`/core/users/${pk}/?include_groups=false&include_roles=false`, userSchema, signal);
+  }
+
+  /** A group by UUID (dashed or not), or `undefined` when authentik has no such group. */
+  async getGroup(pk: string, signal?: AbortSignal): Promise<AuthentikGroup | undefined> {
+    return this.getOne(
+      `/core/groups/${toDashedUuid(pk)}/?include_users=false&include_children=false&include_roles=false`,
+      groupSchema,
+      signal,
+    );
+  }
+
+  private async getPage<T extends z.ZodTypeAny>(
+    path: string,
+    schema: T,
+    signal?: AbortSignal,
+  ): Promise<z.infer<T> | undefined> {
+    const response = await this.request(path, signal);
+    if (response.status === 404) {
+      return undefined; // {"detail": "Invalid page."}: past the last page.
+    }
+    return this.parse(path, response, schema);
+  }
+
+  private async getOne<T extends z.ZodTypeAny>(
+    path: string,
+    schema: T,
+    signal?: AbortSignal,
+  ): Promise<z.infer<T> | undefined> {
+    const response = await this.request(path, signal);
+    if (response.status === 404) {
+      return undefined;
+    }
+    return this.parse(path, response, schema);
+  }
+
+  private parse<T extends z.ZodTypeAny>(path: string, response: FetchedResponse, schema: T): z.infer<T> {
+    const request = `GET /api/v3${path}`;
+    if (response.status < 200 || response.status >= 300) {
+      throw new AuthentikResponseError(request, response.status, describeDetail(response.body) || 'unexpected status');
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(response.body);
+    } catch {
+      throw new AuthentikResponseError(request, response.status, `body is not JSON (starts with ${JSON.stringify(response.body.slice(0, 40))})`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const issues = parsed.error.issues
+        .slice(0, 3)
+        .map(issue => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+        .join('; ');
+      throw new AuthentikResponseError(request, response.status, issues);
+    }
+    return parsed.data;
+  }
+
+  /** GET with retries; resolves with any non-transient status for the caller to judge. */
+  private async request(path: string, signal?: AbortSignal): Promise<FetchedResponse> {
+    const request = `GET /api/v3${path}`;
+    const maxRetryAfterMs = this.options.maxRetryAfterMs ?? 60_000;
+    try {
+      return await pRetry(() => this.attempt(path, request, signal), {
+        retries: this.options.retries ?? 4,
+        minTimeout: this.options.minRetryDelayMs ?? 500,
+        factor: 2,
+        signal,
+        // Only what is transient; a Retry-After longer than we are willing to wait ends it.
+        shouldRetry: error =>
+          error instanceof RetryableFailure &&
+          (error.retryAfterMs === undefined || error.retryAfterMs <= maxRetryAfterMs),
+        onFailedAttempt: async error => {
+          if (error instanceof RetryableFailure && error.retryAfterMs) {
+            await sleep(error.retryAfterMs, signal);
+          }
+        },
+      });
+    } catch (error) {
+      if (error instanceof RetryableFailure) {
+        throw new AuthentikUnavailableError(request, error.status, error.message, error.retryAfterMs);
+      }
+      if (error instanceof AuthentikApiError || signal?.aborted) {
+        throw error;
+      }
+      throw new AuthentikUnavailableError(request, undefined, (error as Error).message);
+    }
+  }
+
+  private async attempt(path: string, request: string, signal?: AbortSignal): Promise<FetchedResponse> {
+    const started = performance.now();
+    const timeout = AbortSignal.timeout(this.options.requestTimeoutMs ?? 30_000);
+    let response: Response;
+    try {
+      response = await this.fetchImpl(`${this.options.baseUrl}/api/v3${path}`, {
+        headers: { Authorization: `Bearer ${this.options.token}`, Accept: 'application/json' },
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+    } catch (error) {
+      this.options.onRequest?.({ path, durationMs: performance.now() - started });
+      if (signal?.aborted) throw error;
+      throw new RetryableFailure(undefined, `network error: ${(error as Error).message}`);
+    }
+    const body = await response.text();
+    this.options.onRequest?.({ path, status: response.status, durationMs: performance.now() - started });
+    if (response.status === 401 || response.status === 403) {
+      throw new AuthentikPermissionError(request, response.status, describeDetail(body));
+    }
+    if (response.status === 429 || response.status >= 500) {
+      throw new RetryableFailure(
+        response.status,
+        `${response.status}${describeDetail(body) ? `: ${describeDetail(body)}` : ''}`,
+        parseRetryAfter(response.headers.get('retry-after')),
+      );
+    }
+    return { status: response.status, body };
+  }
+}
+
+interface FetchedResponse {
+  status: number;
+  body: string;
+}
+
+function describeDetail(body: string): string {
+  try {
+    const parsed = detailSchema.safeParse(JSON.parse(body));
+    return parsed.success ? (parsed.data.detail ?? '') : '';
+  } catch {
+    return '';
+  }
+}
+
+function toDashedUuid(pk: string): string {
+  try {
+    return dashedGroupPk(pk);
+  } catch (error) {
+    throw new AuthentikApiError((error as Error).message, 'GET /core/groups/{uuid}/');
+  }
+}

@@ -1,0 +1,62 @@
+import { AuthService } from '@backstage/backend-plugin-api';
+import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
+import { CatalogService } from '@backstage/plugin-catalog-node';
+import { locationAnnotations } from '../mapping/defaultTransformers';
+import { ANNOTATION_GROUP_PK, ANNOTATION_USER_PK } from '../mapping/types';
+import { CatalogView, KnownEntity } from './CatalogView';
+
+const FIELDS = ['kind', 'metadata.name', 'metadata.annotations'];
+
+/** A `CatalogView` over the catalog's own API, limited to one authentik instance. */
+export class CatalogServiceView implements CatalogView {
+  private readonly location: string;
+
+  constructor(
+    private readonly catalog: CatalogService,
+    private readonly auth: AuthService,
+    baseUrl: string,
+  ) {
+    this.location = locationAnnotations(baseUrl)['backstage.io/managed-by-location'];
+  }
+
+  async groups(): Promise<KnownEntity[]> {
+    return this.find({ kind: 'Group' }, ANNOTATION_GROUP_PK);
+  }
+
+  async usersInGroup(groupName: string): Promise<KnownEntity[]> {
+    return this.find({ kind: 'User', 'spec.memberOf': groupName }, ANNOTATION_USER_PK);
+  }
+
+  async userByPk(pk: string): Promise<KnownEntity | undefined> {
+    const [found] = await this.find({ kind: 'User', [`metadata.annotations.${ANNOTATION_USER_PK}`]: pk }, ANNOTATION_USER_PK);
+    return found;
+  }
+
+  async userByName(name: string): Promise<KnownEntity | undefined> {
+    const entity = await this.catalog.getEntityByRef(
+      stringifyEntityRef({ kind: 'User', namespace: 'default', name }),
+      { credentials: await this.auth.getOwnServiceCredentials() },
+    );
+    return entity && this.isOurs(entity) ? known(entity, ANNOTATION_USER_PK) : undefined;
+  }
+
+  private async find(filter: Record<string, string>, pkAnnotation: string): Promise<KnownEntity[]> {
+    const { items } = await this.catalog.getEntities(
+      { filter: { ...filter, 'metadata.annotations.backstage.io/managed-by-location': this.location }, fields: FIELDS },
+      { credentials: await this.auth.getOwnServiceCredentials() },
+    );
+    return items.flatMap(entity => {
+      const found = known(entity, pkAnnotation);
+      return found ? [found] : [];
+    });
+  }
+
+  private isOurs(entity: Entity): boolean {
+    return entity.metadata.annotations?.['backstage.io/managed-by-location'] === this.location;
+  }
+}
+
+function known(entity: Entity, pkAnnotation: string): KnownEntity | undefined {
+  const pk = entity.metadata.annotations?.[pkAnnotation];
+  return pk ? { name: entity.metadata.name, pk } : undefined;
+}

@@ -1,0 +1,68 @@
+import { AuthentikChangeHint } from './analyzeAuthentikWebhook';
+import { ChangeSet } from './DeltaPlanner';
+
+export interface ChangeBatch {
+  changes: ChangeSet;
+  /** Receipt time of the oldest hint in the batch (for lag measurements). */
+  firstReceivedAt: number;
+  hints: number;
+}
+
+export interface ChangeCoalescerOptions {
+  /** Quiet time after the last hint before a batch is flushed. */
+  windowMs: number;
+  /** Longest a hint waits while hints keep coming. */
+  maxDelayMs: number;
+  flush(batch: ChangeBatch): Promise<void>;
+}
+
+/**
+ * Collects change hints for a short quiet window so that a burst of events about many (or
+ * the same) objects costs one plan, and runs plans one at a time: hints arriving during a
+ * plan form the next batch.
+ */
+export class ChangeCoalescer {
+  private pending?: ChangeBatch;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(private readonly options: ChangeCoalescerOptions) {}
+
+  add(hint: Pick<AuthentikChangeHint, 'model' | 'pk'>): void {
+    const now = Date.now();
+    this.pending ??= { changes: { users: new Set(), groups: new Set() }, firstReceivedAt: now, hints: 0 };
+    (hint.model === 'user' ? this.pending.changes.users : this.pending.changes.groups).add(hint.pk);
+    this.pending.hints++;
+    this.schedule();
+  }
+
+  /** Resolves once every hint added so far has been flushed. */
+  async idle(): Promise<void> {
+    while (this.pending || this.running) {
+      if (this.pending && !this.running) this.fire();
+      await this.running;
+    }
+  }
+
+  private schedule(): void {
+    if (this.running || !this.pending) return;
+    clearTimeout(this.timer);
+    const deadline = this.pending.firstReceivedAt + this.options.maxDelayMs;
+    const delay = Math.max(0, Math.min(this.options.windowMs, deadline - Date.now()));
+    this.timer = setTimeout(() => this.fire(), delay);
+  }
+
+  private fire(): void {
+    clearTimeout(this.timer);
+    const batch = this.pending;
+    if (!batch || this.running) return;
+    this.pending = undefined;
+    this.running = this.options
+      .flush(batch)
+      .catch(() => undefined) // flush handles its own errors; never leave a rejection behind
+      .finally(() => {
+        this.running = undefined;
+        this.schedule();
+      });
+  }
+}

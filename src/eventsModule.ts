@@ -1,0 +1,49 @@
+import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
+import { eventsExtensionPoint } from '@backstage/plugin-events-node/alpha';
+import { readAuthentikConfigs } from './config';
+import { createAuthentikWebhookValidator } from './events/createAuthentikWebhookValidator';
+import { webhookTopic } from './events/topics';
+
+/**
+ * The events side: `POST /api/events/http/authentik` (one topic per instance), guarded by
+ * the shared secret. Loaded together with the catalog module by the package's default export.
+ */
+export const eventsModuleAuthentikWebhooks = createBackendModule({
+  pluginId: 'events',
+  moduleId: 'authentik-webhooks',
+  register(env) {
+    env.registerInit({
+      deps: {
+        config: coreServices.rootConfig,
+        logger: coreServices.logger,
+        events: eventsExtensionPoint,
+      },
+      async init({ config, logger, events }) {
+        for (const instance of readAuthentikConfigs(config)) {
+          const { webhook } = instance;
+          const topic = webhookTopic(instance.id);
+          if (webhook.dangerouslyAllowUnauthenticated) {
+            logger.warn(
+              `authentik webhooks on /api/events/http/${topic} accept deliveries WITHOUT authentication ` +
+                '(webhook.dangerouslyAllowUnauthenticated); anyone who reaches the backend can trigger re-reads',
+            );
+          } else if (!webhook.secret) {
+            logger.info(
+              `authentik webhooks on /api/events/http/${topic} are disabled until webhook.secret is set; full walks still run`,
+            );
+          }
+          events.addHttpPostIngress({
+            topic,
+            validator: createAuthentikWebhookValidator({
+              secret: webhook.secret,
+              header: webhook.header,
+              dangerouslyAllowUnauthenticated: webhook.dangerouslyAllowUnauthenticated,
+              onReject: (status, reason) =>
+                logger.warn(`Rejected an authentik webhook on ${topic} (${status}): ${reason}`),
+            }),
+          });
+        }
+      },
+    });
+  },
+});

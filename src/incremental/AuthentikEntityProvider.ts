@@ -1,0 +1,314 @@
+import { randomUUID } from 'node:crypto';
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { Entity } from '@backstage/catalog-model';
+import { DeferredEntity } from '@backstage/plugin-catalog-node';
+import type {
+  EntityIteratorResult,
+  IncrementalEntityEventResult,
+  IncrementalEntityProvider,
+} from '@backstage/plugin-catalog-backend-module-incremental-ingestion';
+import type { EventParams } from '@backstage/plugin-events-node';
+import { CronTime } from 'cron';
+import { AuthentikApi } from '../client/AuthentikClient';
+import { AuthentikInstanceConfig, durationToMs } from '../config';
+import { GroupIndex } from '../mapping/groupIndex';
+import { claimName, NameCollision } from '../mapping/nameClaims';
+import { eligibleUserTypes, mapUser, userBaseName, userNameSuffixes } from '../mapping/userMapping';
+import { MappingOptions, Transformers } from '../mapping/types';
+import { sleep } from '../util/sleep';
+import { WalkCursor, walkCursorSchema } from './cursor';
+import { readAllGroups } from './readAllGroups';
+import { readUserWindow } from './readUserWindow';
+import { WalkProgress } from './WalkProgress';
+
+/** Per-burst resources handed to `next()`. */
+export interface WalkContext {
+  signal: AbortSignal;
+}
+
+/** In-memory state of the walk in progress: rebuilt from authentik if a burst resumes elsewhere. */
+interface WalkState {
+  walkId: string;
+  groups: GroupIndex;
+  /** Entity name → user pk, for the users walked so far (oldest keeps a contested name). */
+  userClaims: Map<string, string>;
+}
+
+/** Receives the events of this instance's topics (see `src/events`). */
+export interface WalkEventHandler {
+  topics(): string[];
+  onEvent(params: EventParams): Promise<IncrementalEntityEventResult>;
+}
+
+export interface AuthentikEntityProviderOptions {
+  config: AuthentikInstanceConfig;
+  api: AuthentikApi;
+  logger: LoggerService;
+  transformers?: Transformers;
+  /** Set by the module once the webhook handler exists. */
+  events?: WalkEventHandler;
+  /** Observes what the walk does (metrics, benchmarks). */
+  observer?: WalkObserver;
+}
+
+export interface WalkObserver {
+  onPage?(kind: 'users' | 'groups', requests: number): void;
+  onEntities?(kind: 'User' | 'Group', count: number): void;
+}
+
+/** The engine's database key for an instance: never change it between releases. */
+export function providerNameFor(instanceId: string): string {
+  return `authentik:${instanceId}`;
+}
+
+/**
+ * Walks one authentik instance: all groups first (they are few, and users' memberships
+ * are resolved through them), then users in pk order, a window of pages per `next()`.
+ * Memory holds the group index and one window of users, never the whole directory's users.
+ */
+export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCursor, WalkContext> {
+  private readonly mapping: MappingOptions;
+  private readonly startedAt = Date.now();
+  private state?: WalkState;
+  private progress?: WalkProgress;
+
+  constructor(private readonly options: AuthentikEntityProviderOptions) {
+    const { config } = options;
+    this.mapping = {
+      instanceId: config.id,
+      baseUrl: config.baseUrl,
+      excludeGroups: config.excludeGroups,
+      includeServiceAccounts: config.includeServiceAccounts,
+    };
+  }
+
+  getProviderName(): string {
+    return providerNameFor(this.options.config.id);
+  }
+
+  get eventHandler(): IncrementalEntityProvider<WalkCursor, WalkContext>['eventHandler'] {
+    const events = this.options.events;
+    if (!events) return undefined;
+    return { supportsEventTopics: () => events.topics(), onEvent: params => events.onEvent(params) };
+  }
+
+  setEventHandler(events: WalkEventHandler): void {
+    this.options.events = events;
+  }
+
+  async around(burst: (context: WalkContext) => Promise<void>): Promise<void> {
+    // `initialDelay`: the first burst after this process started waits, staggering replicas.
+    const delay = this.startedAt + durationToMs(this.options.config.schedule.initialDelay) - Date.now();
+    if (delay > 0) {
+      await sleep(delay);
+    }
+    const controller = new AbortController();
+    try {
+      await burst({ signal: controller.signal });
+    } finally {
+      controller.abort();
+    }
+  }
+
+  async next(context: WalkContext, rawCursor?: WalkCursor): Promise<EntityIteratorResult<WalkCursor>> {
+    if (rawCursor === undefined) {
+      return { done: false, entities: [], cursor: this.startWalk() };
+    }
+    const cursor = this.parseCursor(rawCursor);
+    switch (cursor.phase) {
+      case 'scheduled':
+        return this.waitForStart(cursor, context);
+      case 'groups':
+        return this.emitGroups(cursor, context);
+      case 'users':
+        return this.emitUsers(cursor, context);
+      default:
+        throw new Error('unreachable');
+    }
+  }
+
+  /**
+   * A new cycle. Returning at once, with no entities, gives the engine a first mark right
+   * away, so webhook deltas arriving while the groups are read can be recorded.
+   */
+  private startWalk(): WalkCursor {
+    const walkId = randomUUID();
+    const frequency = this.options.config.schedule.frequency;
+    if (frequency.kind === 'cron') {
+      const startAt = new CronTime(frequency.cron).sendAt().toMillis();
+      this.options.logger.info(`Next authentik walk at ${new Date(startAt).toISOString()} (cron "${frequency.cron}")`);
+      return { phase: 'scheduled', walkId, startAt };
+    }
+    return { phase: 'groups', walkId, startedAt: Date.now() };
+  }
+
+  /** Cron schedules: idle (in bounded naps, so bursts end) until the walk's start time. */
+  private async waitForStart(
+    cursor: Extract<WalkCursor, { phase: 'scheduled' }>,
+    context: WalkContext,
+  ): Promise<EntityIteratorResult<WalkCursor>> {
+    const wait = cursor.startAt - Date.now();
+    if (wait > 0) {
+      await sleep(Math.min(wait, durationToMs(this.options.config.incremental.burstLength)), context.signal);
+      return { done: false, entities: [], cursor };
+    }
+    return { done: false, entities: [], cursor: { phase: 'groups', walkId: cursor.walkId, startedAt: Date.now() } };
+  }
+
+  private async emitGroups(
+    cursor: Extract<WalkCursor, { phase: 'groups' }>,
+    context: WalkContext,
+  ): Promise<EntityIteratorResult<WalkCursor>> {
+    const state = await this.loadGroups(cursor.walkId, context);
+    const entities = state.groups.entities();
+    this.options.observer?.onEntities?.('Group', entities.length);
+    this.progress = new WalkProgress(this.options.logger, cursor.walkId, cursor.startedAt);
+    this.options.logger.info(
+      `authentik walk ${cursor.walkId}: ${entities.length} groups (${state.groups.excludedCount} excluded or skipped)`,
+    );
+    return {
+      done: false,
+      entities: this.deferred(entities),
+      cursor: {
+        phase: 'users',
+        walkId: cursor.walkId,
+        startedAt: cursor.startedAt,
+        page: 1,
+        afterPk: 0,
+        groups: entities.length,
+        users: 0,
+      },
+    };
+  }
+
+  private async emitUsers(
+    cursor: Extract<WalkCursor, { phase: 'users' }>,
+    context: WalkContext,
+  ): Promise<EntityIteratorResult<WalkCursor>> {
+    const state = await this.resumeState(cursor, context);
+    const { incremental } = this.options.config;
+    const window = await readUserWindow(this.options.api, {
+      page: cursor.page,
+      afterPk: cursor.afterPk,
+      pageSize: incremental.pageSize,
+      concurrency: incremental.concurrency,
+      activeOnly: true,
+      types: eligibleUserTypes(this.mapping),
+      signal: context.signal,
+    });
+    this.options.observer?.onPage?.('users', window.requests);
+
+    const entities: Entity[] = [];
+    for (const user of window.users) {
+      const claim = claimName(state.userClaims, userBaseName(user), String(user.pk), userNameSuffixes(user));
+      if (claim.collision) this.warnCollision('user', { ...claim.collision, raw: user.username });
+      const entity = await mapUser(user, claim.name, state.groups, this.mapping, this.options.transformers?.user);
+      if (entity) entities.push(entity);
+    }
+    this.options.observer?.onEntities?.('User', entities.length);
+
+    const next = {
+      ...cursor,
+      page: window.nextPage,
+      afterPk: window.afterPk,
+      users: cursor.users + entities.length,
+    };
+    this.progress?.report(next.users, window.totalPages - next.page + 1, next.page - 1);
+
+    if (!window.done) {
+      return { done: false, entities: this.deferred(entities), cursor: next };
+    }
+    if (next.users === 0 && next.groups === 0) {
+      // An empty directory is far more likely a token that sees nothing than the truth:
+      // fail the walk (nothing is removed) and say so.
+      throw new Error(
+        'authentik listed no users and no groups. An internal service account token sees an empty ' +
+          'directory: use a token whose user holds authentik_core.view_user and authentik_core.view_group.',
+      );
+    }
+    this.options.logger.info(
+      `authentik walk ${cursor.walkId} complete: ${next.users} users, ${next.groups} groups in ${Math.round(
+        (Date.now() - cursor.startedAt) / 1000,
+      )}s`,
+    );
+    this.state = undefined;
+    return { done: true, entities: this.deferred(entities), cursor: next };
+  }
+
+  private async loadGroups(walkId: string, context: WalkContext): Promise<WalkState> {
+    if (this.state?.walkId === walkId) {
+      return this.state;
+    }
+    const { incremental } = this.options.config;
+    const groups = await readAllGroups(this.options.api, {
+      pageSize: incremental.pageSize,
+      concurrency: incremental.concurrency,
+      signal: context.signal,
+    });
+    const index = await GroupIndex.build(groups, this.mapping, this.options.transformers?.group);
+    for (const collision of index.collisions) this.warnCollision('group', collision);
+    this.state = { walkId, groups: index, userClaims: new Map() };
+    return this.state;
+  }
+
+  /**
+   * A burst of a walk this process did not start (another replica, a restart): rebuild the
+   * group index and the name claims of the users already walked, so names stay the same.
+   */
+  private async resumeState(
+    cursor: Extract<WalkCursor, { phase: 'users' }>,
+    context: WalkContext,
+  ): Promise<WalkState> {
+    if (this.state?.walkId === cursor.walkId) {
+      return this.state;
+    }
+    this.options.logger.info(`Resuming authentik walk ${cursor.walkId} at page ${cursor.page}`);
+    const state = await this.loadGroups(cursor.walkId, context);
+    const { incremental } = this.options.config;
+    let page = 1;
+    let afterPk = 0;
+    while (afterPk < cursor.afterPk) {
+      const window = await readUserWindow(this.options.api, {
+        page,
+        afterPk,
+        pageSize: incremental.pageSize,
+        concurrency: incremental.concurrency,
+        activeOnly: true,
+        types: eligibleUserTypes(this.mapping),
+        signal: context.signal,
+      });
+      for (const user of window.users) {
+        if (user.pk > cursor.afterPk) break;
+        claimName(state.userClaims, userBaseName(user), String(user.pk), userNameSuffixes(user));
+      }
+      if (window.done) break;
+      page = window.nextPage;
+      afterPk = window.afterPk;
+    }
+    this.progress = new WalkProgress(this.options.logger, cursor.walkId, cursor.startedAt);
+    return state;
+  }
+
+  private parseCursor(raw: unknown): WalkCursor {
+    const parsed = walkCursorSchema.safeParse(raw);
+    if (!parsed.success) {
+      // A cursor from another release: start over rather than fail forever.
+      this.options.logger.warn(`Ignoring an unreadable authentik walk cursor; starting a new walk`);
+      return { phase: 'groups', walkId: randomUUID(), startedAt: Date.now() };
+    }
+    return parsed.data;
+  }
+
+  private deferred(entities: Entity[]): DeferredEntity[] {
+    const locationKey = this.getProviderName();
+    return entities.map(entity => ({ entity, locationKey }));
+  }
+
+  private warnCollision(kind: 'user' | 'group', collision: NameCollision): void {
+    this.options.logger.warn(
+      `authentik ${kind}s ${collision.keptBy} and ${collision.renamed} both map to the entity name ` +
+        `"${collision.name}"; ${kind} ${collision.renamed}${collision.raw ? ` ("${collision.raw}")` : ''} ` +
+        `is named "${collision.assigned}"`,
+    );
+  }
+}

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/**
+ * Where a full walk stands, stored by the incremental engine between bursts (and
+ * replicas) as JSON. `walkId` ties in-memory state (group index, name claims) to one walk.
+ */
+export const walkCursorSchema = z.discriminatedUnion('phase', [
+  /** Waiting for the next cron occurrence before walking. */
+  z.object({ phase: z.literal('scheduled'), walkId: z.string(), startAt: z.number() }),
+  /** About to read and emit every group. */
+  z.object({ phase: z.literal('groups'), walkId: z.string(), startedAt: z.number() }),
+  /** Walking users, page by page. */
+  z.object({
+    phase: z.literal('users'),
+    walkId: z.string(),
+    startedAt: z.number(),
+    page: z.number().int().positive(),
+    afterPk: z.number().int().nonnegative(),
+    groups: z.number().int().nonnegative(),
+    users: z.number().int().nonnegative(),
+  }),
+]);
+
+export type WalkCursor = z.infer<typeof walkCursorSchema>;

@@ -1,0 +1,120 @@
+import { AuthentikApi } from '../client/AuthentikClient';
+import { AuthentikResponseError } from '../client/errors';
+import { AuthentikPage, AuthentikUser } from '../client/schemas';
+
+export interface UserWindowRequest {
+  /** First page not yet read. */
+  page: number;
+  /** Highest user pk already emitted in this walk (0 at the start). */
+  afterPk: number;
+  pageSize: number;
+  /** New pages per window, fetched at once. */
+  concurrency: number;
+  activeOnly: boolean;
+  types?: string[];
+  signal?: AbortSignal;
+  /** Re-reads of a window whose pages disagree on the count. Default 3. */
+  attempts?: number;
+}
+
+export interface UserWindow {
+  /** Users with pk > afterPk, ascending. */
+  users: AuthentikUser[];
+  nextPage: number;
+  afterPk: number;
+  done: boolean;
+  /** Size of the list as authentik reported it, and pages of it. */
+  count: number;
+  totalPages: number;
+  requests: number;
+}
+
+/**
+ * Reads the next window of the user list (ordered by pk) without ever skipping a live user.
+ *
+ * Pages are offsets: a user deleted (or deactivated) before our position moves every later
+ * user one place forward, and the first user of the next page would slide, unseen, into a
+ * page we already read. So each window also re-reads the page *before* it (the anchor):
+ * when that page still starts at or below `afterPk` the window continues the walk without a
+ * gap, and the users it holds above `afterPk` are exactly the ones that slid back. When the
+ * list shrank by more than a page, the anchor starts above `afterPk` and the walk steps back
+ * one page. New users get higher pks and append at the end, so they never shift the pages
+ * before them. Pages of one window must agree on the count (nothing changed while they
+ * were fetched together), else the window is read again.
+ */
+export async function readUserWindow(api: AuthentikApi, request: UserWindowRequest): Promise<UserWindow> {
+  const attempts = request.attempts ?? 3;
+  const anchorPage = request.page > 1 ? request.page - 1 : undefined;
+  const pages = [
+    ...(anchorPage ? [anchorPage] : []),
+    ...Array.from({ length: request.concurrency }, (_, i) => request.page + i),
+  ];
+  let requests = 0;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const responses = await Promise.all(
+      pages.map(page =>
+        api.listUsers({
+          page,
+          pageSize: request.pageSize,
+          activeOnly: request.activeOnly,
+          types: request.types,
+          signal: request.signal,
+        }),
+      ),
+    );
+    requests += pages.length;
+    const present = responses.filter((r): r is AuthentikPage<AuthentikUser> => r !== undefined);
+    const count = present[0]?.pagination.count ?? 0;
+    if (!present.every(r => r.pagination.count === count)) {
+      continue; // The list changed while this window was fetched: read it again.
+    }
+    const totalPages = present[0]?.pagination.total_pages ?? 0;
+
+    if (anchorPage) {
+      const anchor = responses[0];
+      const first = anchor?.results[0];
+      if (!first || first.pk > request.afterPk) {
+        // The list shrank by a page or more before our position: step back and re-anchor.
+        return {
+          users: [],
+          nextPage: anchorPage,
+          afterPk: request.afterPk,
+          done: false,
+          count,
+          totalPages,
+          requests,
+        };
+      }
+    }
+
+    const users: AuthentikUser[] = [];
+    let last = request.afterPk;
+    for (const response of responses) {
+      for (const user of response?.results ?? []) {
+        if (user.pk <= request.afterPk) continue;
+        if (users.length > 0 && user.pk <= users[users.length - 1].pk) {
+          if (user.pk === users[users.length - 1].pk) continue;
+          throw new AuthentikResponseError(
+            'GET /api/v3/core/users/?ordering=pk',
+            200,
+            'users are not ordered by pk; this authentik version ignores ordering=pk',
+          );
+        }
+        users.push(user);
+        last = user.pk;
+      }
+    }
+    const lastResponse = responses[responses.length - 1];
+    const done = !lastResponse || lastResponse.pagination.next === 0;
+    return {
+      users,
+      nextPage: request.page + request.concurrency,
+      afterPk: last,
+      done,
+      count,
+      totalPages,
+      requests,
+    };
+  }
+  throw new Error(`authentik's user list kept changing while page ${request.page} was read; will retry`);
+}

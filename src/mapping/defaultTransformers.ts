@@ -1,0 +1,81 @@
+import { GroupEntity, UserEntity } from '@backstage/catalog-model';
+import { AuthentikGroup, AuthentikUser, dashedGroupPk } from '../client/schemas';
+import {
+  ANNOTATION_GROUP_PK,
+  ANNOTATION_USER_PK,
+  ANNOTATION_USER_UID,
+  ANNOTATION_USERNAME,
+  GroupTransformer,
+  TransformerContext,
+  UserTransformer,
+} from './types';
+
+/** The location annotations that identify the authentik instance an entity came from. */
+export function locationAnnotations(baseUrl: string): Record<string, string> {
+  const location = `url:${baseUrl}/`;
+  return {
+    'backstage.io/managed-by-location': location,
+    'backstage.io/managed-by-origin-location': location,
+  };
+}
+
+/**
+ * The User entity of an authentik user, before customisation. `name` is the entity name
+ * already made unique; `memberOf` the entity names of its groups.
+ */
+export function defaultUserEntity(
+  user: AuthentikUser,
+  name: string,
+  memberOf: string[],
+  context: TransformerContext,
+): UserEntity {
+  const displayName = user.name.trim() || user.username;
+  const picture = user.avatar && /^https?:\/\//i.test(user.avatar) ? user.avatar : undefined;
+  return {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'User',
+    metadata: {
+      name,
+      annotations: {
+        ...locationAnnotations(context.baseUrl),
+        [ANNOTATION_USER_PK]: String(user.pk),
+        [ANNOTATION_USER_UID]: user.uid,
+        [ANNOTATION_USERNAME]: user.username,
+      },
+    },
+    spec: {
+      profile: {
+        displayName,
+        ...(user.email.trim() ? { email: user.email.trim() } : {}),
+        ...(picture ? { picture } : {}),
+      },
+      memberOf,
+    },
+  };
+}
+
+/** The Group entity of an authentik group, before customisation and relations. */
+export function defaultGroupEntity(group: AuthentikGroup, name: string, context: TransformerContext): GroupEntity {
+  return {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Group',
+    metadata: {
+      name,
+      annotations: {
+        ...locationAnnotations(context.baseUrl),
+        [ANNOTATION_GROUP_PK]: dashedGroupPk(group.pk),
+      },
+    },
+    spec: {
+      type: 'group',
+      profile: { displayName: group.name },
+      children: [],
+    },
+  };
+}
+
+/** The transformer used when none is configured: keeps the default entity. */
+export const defaultUserTransformer: UserTransformer = entity => entity;
+
+/** The transformer used when none is configured: keeps the default entity. */
+export const defaultGroupTransformer: GroupTransformer = entity => entity;

@@ -1,0 +1,49 @@
+import { UserEntity } from '@backstage/catalog-model';
+import { AuthentikUser } from '../client/schemas';
+import { defaultUserEntity } from './defaultTransformers';
+import { GroupIndex } from './groupIndex';
+import { toEntityName } from './names';
+import { MappingOptions, UserTransformer } from './types';
+
+const SERVICE_ACCOUNT_TYPES = new Set(['service_account', 'internal_service_account']);
+
+/** The spec's rule: active users, and service accounts only when asked for. */
+export function isEligibleUser(user: AuthentikUser, options: Pick<MappingOptions, 'includeServiceAccounts'>): boolean {
+  if (!user.is_active) return false;
+  return options.includeServiceAccounts || !SERVICE_ACCOUNT_TYPES.has(user.type);
+}
+
+/** Server-side filter equivalent to `isEligibleUser`'s type rule (undefined: any type). */
+export function eligibleUserTypes(options: Pick<MappingOptions, 'includeServiceAccounts'>): string[] | undefined {
+  return options.includeServiceAccounts ? undefined : ['internal', 'external'];
+}
+
+/** The entity name a user gets unless an older user already holds it. */
+export function userBaseName(user: AuthentikUser): string {
+  return toEntityName(user.username, `user-${user.pk}`);
+}
+
+/** The suffix that tells a user apart when its base name is taken. */
+export function userNameSuffixes(user: AuthentikUser): string[] {
+  return [String(user.pk), `u${user.pk}`];
+}
+
+/**
+ * The User entity of an eligible user (or `undefined`): `name` already made unique,
+ * memberships resolved through the group index (excluded groups dropped), then the
+ * transformer applied.
+ */
+export async function mapUser(
+  user: AuthentikUser,
+  name: string,
+  groups: GroupIndex,
+  options: MappingOptions,
+  transform?: UserTransformer,
+): Promise<UserEntity | undefined> {
+  if (!isEligibleUser(user, options)) {
+    return undefined;
+  }
+  const context = { instanceId: options.instanceId, baseUrl: options.baseUrl };
+  const entity = defaultUserEntity(user, name, groups.memberOf(user.groups), context);
+  return transform ? transform(entity, user, context) : entity;
+}

@@ -1,0 +1,103 @@
+import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
+import { incrementalIngestionProvidersExtensionPoint } from '@backstage/plugin-catalog-backend-module-incremental-ingestion';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { eventsServiceRef } from '@backstage/plugin-events-node';
+import { AuthentikClient } from './client/AuthentikClient';
+import { AuthentikInstanceConfig, durationToMs, readAuthentikConfigs } from './config';
+import { AuthentikEventHandler } from './events/AuthentikEventHandler';
+import { CatalogServiceView } from './events/CatalogServiceView';
+import { DeltaPlanner } from './events/DeltaPlanner';
+import { RecentDeltasView } from './events/RecentDeltasView';
+import { authentikTransformersExtensionPoint, TransformerRegistry } from './extensions';
+import { AuthentikEntityProvider, providerNameFor } from './incremental/AuthentikEntityProvider';
+
+/**
+ * The catalog side: one incremental entity provider per configured authentik instance,
+ * with its webhook delta handler.
+ */
+export const catalogModuleAuthentik = createBackendModule({
+  pluginId: 'catalog',
+  moduleId: 'authentik',
+  register(env) {
+    const transformers = new TransformerRegistry();
+    env.registerExtensionPoint(authentikTransformersExtensionPoint, transformers);
+
+    env.registerInit({
+      deps: {
+        config: coreServices.rootConfig,
+        logger: coreServices.logger,
+        auth: coreServices.auth,
+        incremental: incrementalIngestionProvidersExtensionPoint,
+        events: eventsServiceRef,
+        catalog: catalogServiceRef,
+      },
+      async init({ config, logger, auth, incremental, events, catalog }) {
+        for (const instance of readAuthentikConfigs(config)) {
+          const log = logger.child({ authentikInstance: instance.id });
+          if (instance.schedule.scope === 'local') {
+            log.warn(
+              'schedule.scope "local" has no effect: the incremental engine keeps one walk per instance in the database, shared by all replicas',
+            );
+          }
+          const api = new AuthentikClient({ baseUrl: instance.baseUrl, token: instance.token });
+          const mapping = {
+            instanceId: instance.id,
+            baseUrl: instance.baseUrl,
+            excludeGroups: instance.excludeGroups,
+            includeServiceAccounts: instance.includeServiceAccounts,
+          };
+          const instanceTransformers = transformers.forInstance(instance.id);
+          const provider = new AuthentikEntityProvider({
+            config: instance,
+            api,
+            logger: log,
+            transformers: instanceTransformers,
+          });
+          const view = new RecentDeltasView(new CatalogServiceView(catalog, auth, instance.baseUrl));
+          provider.setEventHandler(
+            new AuthentikEventHandler({
+              instanceId: instance.id,
+              planner: new DeltaPlanner({
+                api,
+                catalog: view,
+                mapping,
+                transformers: instanceTransformers,
+                pageSize: instance.incremental.pageSize,
+                concurrency: instance.incremental.concurrency,
+              }),
+              view,
+              events,
+              logger: log,
+              locationKey: providerNameFor(instance.id),
+              coalesceWindowMs: durationToMs(instance.webhook.coalesceWindow),
+              repairHint: repairHint(instance),
+            }),
+          );
+          incremental.addProvider({ provider, options: engineOptions(instance) });
+          log.info(`authentik instance "${instance.id}" at ${instance.baseUrl} registered as ${provider.getProviderName()}`);
+        }
+      },
+    });
+  },
+});
+
+function engineOptions(instance: AuthentikInstanceConfig) {
+  const { incremental, schedule } = instance;
+  return {
+    burstLength: incremental.burstLength,
+    burstInterval: incremental.burstInterval,
+    // A duration frequency is the rest between walks; a cron frequency is enforced by the
+    // provider itself (it waits for the next occurrence), so the engine barely rests.
+    restLength: schedule.frequency.kind === 'rest' ? schedule.frequency.rest : { seconds: 1 },
+    backoff: incremental.backoff,
+    rejectRemovalsAbovePercentage: incremental.rejectRemovalsAbovePercentage,
+    rejectEmptySourceCollections: incremental.rejectEmptySourceCollections,
+  };
+}
+
+function repairHint(instance: AuthentikInstanceConfig): string {
+  const { frequency } = instance.schedule;
+  return frequency.kind === 'cron'
+    ? `the next full walk (cron "${frequency.cron}") repairs it`
+    : `the next full walk (at most ${JSON.stringify(frequency.rest)} after the current one ends) repairs it`;
+}
