@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { AuthentikApi, ListPageRequest, ListUsersRequest } from '../client/AuthentikClient';
+import { AuthentikGroup, AuthentikPage, AuthentikUser, normalizeGroupPk } from '../client/schemas';
+
+export interface MemoryUser {
+  pk: number;
+  username: string;
+  name: string;
+  email: string;
+  is_active: boolean;
+  type: string;
+}
+
+export interface MemoryGroup {
+  pk: string;
+  num_pk: number;
+  name: string;
+  parents: string[];
+  users: number[];
+}
+
+/**
+ * An authentik directory in memory that answers like authentik's API (offset pages ordered
+ * by pk, filters, 2025.12 group shape), for tests of the walk and of webhook deltas.
+ */
+export class MemoryAuthentik implements AuthentikApi {
+  readonly users = new Map<number, MemoryUser>();
+  readonly groups = new Map<string, MemoryGroup>();
+  requests = 0;
+  private nextUserPk = 1;
+  private nextGroupPk = 1;
+
+  addUser(partial: Partial<MemoryUser> & { username: string }): MemoryUser {
+    const user: MemoryUser = {
+      pk: this.nextUserPk++,
+      name: partial.username,
+      email: `${partial.username}@example.com`,
+      is_active: true,
+      type: 'internal',
+      ...partial,
+    };
+    this.users.set(user.pk, user);
+    return user;
+  }
+
+  addGroup(partial: Partial<MemoryGroup> & { name: string }): MemoryGroup {
+    const group: MemoryGroup = { pk: randomUUID(), num_pk: this.nextGroupPk++, parents: [], users: [], ...partial };
+    this.groups.set(normalizeGroupPk(group.pk), group);
+    return group;
+  }
+
+  group(pk: string): MemoryGroup | undefined {
+    return this.groups.get(normalizeGroupPk(pk));
+  }
+
+  deleteUser(pk: number): void {
+    this.users.delete(pk);
+    for (const group of this.groups.values()) group.users = group.users.filter(u => u !== pk);
+  }
+
+  deleteGroup(pk: string): void {
+    const key = normalizeGroupPk(pk);
+    this.groups.delete(key);
+    for (const group of this.groups.values()) group.parents = group.parents.filter(p => normalizeGroupPk(p) !== key);
+  }
+
+  async listUsers(request: ListUsersRequest): Promise<AuthentikPage<AuthentikUser> | undefined> {
+    this.requests++;
+    const groupKey = request.groupPk ? normalizeGroupPk(request.groupPk) : undefined;
+    const all = [...this.users.values()]
+      .filter(u => !request.activeOnly || u.is_active)
+      .filter(u => !request.types || request.types.includes(u.type))
+      .filter(u => !groupKey || this.groups.get(groupKey)?.users.includes(u.pk))
+      .sort((a, b) => a.pk - b.pk)
+      .map(u => this.toApiUser(u));
+    return paginate(all, request);
+  }
+
+  async listGroups(request: ListPageRequest): Promise<AuthentikPage<AuthentikGroup> | undefined> {
+    this.requests++;
+    const all = [...this.groups.values()]
+      .sort((a, b) => (normalizeGroupPk(a.pk) < normalizeGroupPk(b.pk) ? -1 : 1))
+      .map(g => this.toApiGroup(g));
+    return paginate(all, request);
+  }
+
+  async getUser(pk: string): Promise<AuthentikUser | undefined> {
+    this.requests++;
+    const user = this.users.get(Number(pk));
+    return user && this.toApiUser(user);
+  }
+
+  async getGroup(pk: string): Promise<AuthentikGroup | undefined> {
+    this.requests++;
+    const group = this.groups.get(normalizeGroupPk(pk));
+    return group && this.toApiGroup(group);
+  }
+
+  private toApiUser(user: MemoryUser): AuthentikUser {
+    return {
+      ...user,
+      uid: `uid-${user.pk}`,
+      avatar: null,
+      path: 'users',
+      groups: [...this.groups.values()].filter(g => g.users.includes(user.pk)).map(g => g.pk),
+    };
+  }
+
+  private toApiGroup(group: MemoryGroup): AuthentikGroup {
+    return { pk: group.pk, num_pk: group.num_pk, name: group.name, parents: [...group.parents], users: [...group.users] };
+  }
+}
+
+function paginate<T>(all: T[], request: ListPageRequest): AuthentikPage<T> | undefined {
+  const size = Math.min(request.pageSize, 100);
+  const totalPages = Math.max(1, Math.ceil(all.length / size));
+  if (request.page > totalPages) return undefined;
+  const start = (request.page - 1) * size;
+  const results = all.slice(start, start + size);
+  return {
+    pagination: {
+      next: request.page < totalPages ? request.page + 1 : 0,
+      previous: request.page > 1 ? request.page - 1 : 0,
+      count: all.length,
+      current: request.page,
+      total_pages: totalPages,
+      start_index: results.length ? start + 1 : 0,
+      end_index: start + results.length,
+    },
+    results,
+  };
+}

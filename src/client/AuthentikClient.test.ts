@@ -1,0 +1,551 @@
+import { delay, http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import {
+  aGroup,
+  aLegacyGroup,
+  aUser,
+  BASE_URL,
+  groupJson,
+  groupUuid,
+  legacyGroupJson,
+  pageJson,
+  undashed,
+  userJson,
+} from '../__testUtils__/fixtures';
+import { AuthentikClient, AuthentikClientOptions } from './AuthentikClient';
+import {
+  AuthentikApiError,
+  AuthentikPermissionError,
+  AuthentikResponseError,
+  AuthentikUnavailableError,
+  classifyAuthentikError,
+} from './errors';
+import { parseRetryAfter } from './retryAfter';
+import { parentPksOf } from './schemas';
+
+/** Distinctive, so that any leak into an error message is found. */
+const TOKEN = 'ak-test-TOKEN-9f3c2d7e5b1a-must-never-leak';
+const API = `${BASE_URL}/api/v3`;
+
+const server = setupServer();
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+function newClient(options: Partial<AuthentikClientOptions> = {}): AuthentikClient {
+  return new AuthentikClient({ baseUrl: BASE_URL, token: TOKEN, retries: 2, minRetryDelayMs: 1, ...options });
+}
+
+type Reply = () => Response | Promise<Response>;
+
+/**
+ * Serves GET `path` with `replies` in turn (the last one from then on) and records every
+ * request that reached the server.
+ */
+function serve(path: string, ...replies: Reply[]): Request[] {
+  const requests: Request[] = [];
+  server.use(
+    http.get(`${API}${path}`, async ({ request }) => {
+      requests.push(request.clone());
+      return replies[Math.min(requests.length, replies.length) - 1]();
+    }),
+  );
+  return requests;
+}
+
+const json = (body: unknown, status = 200, headers?: Record<string, string>): Reply => () =>
+  HttpResponse.json(body as Record<string, unknown>, { status, headers });
+const text = (body: string, status = 200): Reply => () =>
+  new HttpResponse(body, { status, headers: { 'Content-Type': 'text/html' } });
+const networkError: Reply = () => HttpResponse.error();
+const hang: Reply = async () => {
+  await delay('infinite');
+  return HttpResponse.json({});
+};
+
+const users = [aUser({ pk: 1, username: 'akadmin' }), aUser({ pk: 2, groups: [groupUuid(1)] })];
+const usersPage = pageJson(users.map(u => userJson(u)), { page: 1, pageSize: 20 });
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the request to fail');
+}
+
+function expectNoToken(error: Error): void {
+  expect(error.message).not.toContain(TOKEN);
+  expect(String(error)).not.toContain(TOKEN);
+  expect(error.stack ?? '').not.toContain(TOKEN);
+  expect(JSON.stringify({ ...error })).not.toContain(TOKEN);
+}
+
+describe('AuthentikClient requests', () => {
+  it('sends the token as a bearer header and asks for JSON', async () => {
+    const requests = serve('/core/users/', json(usersPage));
+    await newClient().listUsers({ page: 1, pageSize: 20 });
+    expect(requests).toHaveLength(1);
+    expect(requests[0].method).toBe('GET');
+    expect(requests[0].headers.get('authorization')).toBe(`Bearer ${TOKEN}`);
+    expect(requests[0].headers.get('accept')).toBe('application/json');
+  });
+
+  it('listUsers: ordering, pagination, no embedded groups or roles, server-side filters', async () => {
+    const requests = serve('/core/users/', json(pageJson([], { page: 3, pageSize: 50, count: 100 })));
+    await newClient().listUsers({
+      page: 3,
+      pageSize: 50,
+      activeOnly: true,
+      types: ['internal', 'external'],
+      groupPk: undashed(groupUuid(1)),
+    });
+    const url = new URL(requests[0].url);
+    expect(url.origin + url.pathname).toBe(`${API}/core/users/`);
+    const params = url.searchParams;
+    expect(params.get('ordering')).toBe('pk');
+    expect(params.get('page')).toBe('3');
+    expect(params.get('page_size')).toBe('50');
+    expect(params.get('include_groups')).toBe('false');
+    expect(params.get('include_roles')).toBe('false');
+    expect(params.get('is_active')).toBe('true');
+    expect(params.getAll('type')).toEqual(['internal', 'external']);
+    expect(params.get('groups_by_pk')).toBe(groupUuid(1));
+  });
+
+  it('listUsers without filters sends none of them', async () => {
+    const requests = serve('/core/users/', json(usersPage));
+    await newClient().listUsers({ page: 1, pageSize: 20 });
+    const params = new URL(requests[0].url).searchParams;
+    expect(params.has('is_active')).toBe(false);
+    expect(params.getAll('type')).toEqual([]);
+    expect(params.has('groups_by_pk')).toBe(false);
+    expect(params.get('ordering')).toBe('pk');
+  });
+
+  it('listGroups: ordering, pagination, no embedded users, children, parents or roles', async () => {
+    const requests = serve('/core/groups/', json(pageJson([], { page: 2, pageSize: 10, count: 15 })));
+    await newClient().listGroups({ page: 2, pageSize: 10 });
+    const url = new URL(requests[0].url);
+    expect(url.origin + url.pathname).toBe(`${API}/core/groups/`);
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      ordering: 'pk',
+      page: '2',
+      page_size: '10',
+      include_users: 'false',
+      include_children: 'false',
+      include_parents: 'false',
+      include_roles: 'false',
+    });
+  });
+
+  it('getUser asks for /core/users/{pk}/', async () => {
+    const requests = serve('/core/users/:pk/', json(userJson(users[1])));
+    await newClient().getUser('2');
+    const url = new URL(requests[0].url);
+    expect(url.pathname).toBe('/api/v3/core/users/2/');
+    expect(url.searchParams.get('include_groups')).toBe('false');
+  });
+
+  it('getUser refuses a pk that is not a number, without a request', async () => {
+    const requests = serve('/core/users/:pk/', json(userJson(users[1])));
+    const error = await failure(newClient().getUser('../groups'));
+    expect(error).toBeInstanceOf(AuthentikApiError);
+    expect(requests).toHaveLength(0);
+  });
+
+  it.each([
+    ['dashed', groupUuid(5)],
+    ['undashed', undashed(groupUuid(5))],
+    ['uppercase undashed', undashed(groupUuid(5)).toUpperCase()],
+  ])('getGroup asks for the dashed UUID (%s given)', async (_label, pk) => {
+    const requests = serve('/core/groups/:uuid/', json(groupJson(aGroup({ num_pk: 5 }))));
+    const group = await newClient().getGroup(pk);
+    expect(new URL(requests[0].url).pathname).toBe(`/api/v3/core/groups/${groupUuid(5)}/`);
+    expect(new URL(requests[0].url).searchParams.get('include_users')).toBe('false');
+    expect(group?.pk).toBe(groupUuid(5));
+  });
+
+  it('getGroup refuses something that is not a UUID, without a request', async () => {
+    const requests = serve('/core/groups/:uuid/', json({}));
+    await expect(newClient().getGroup('not-a-uuid')).rejects.toBeInstanceOf(AuthentikApiError);
+    expect(requests).toHaveLength(0);
+  });
+
+  it('reports every HTTP request to onRequest', async () => {
+    serve('/core/users/', json({ detail: 'boom' }, 500), json(usersPage));
+    const onRequest = jest.fn();
+    await newClient({ onRequest }).listUsers({ page: 1, pageSize: 20 });
+    expect(onRequest.mock.calls.map(([info]) => [info.path.split('?')[0], info.status])).toEqual([
+      ['/core/users/', 500],
+      ['/core/users/', 200],
+    ]);
+    for (const [info] of onRequest.mock.calls) expect(info.durationMs).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('AuthentikClient responses', () => {
+  it('parses a page of users, tolerating and dropping unknown fields', async () => {
+    serve(
+      '/core/users/',
+      json({
+        ...usersPage,
+        results: users.map(u => userJson(u, { something_new_in_2027: { nested: true } })),
+        extra_envelope_field: 1,
+      }),
+    );
+    const page = await newClient().listUsers({ page: 1, pageSize: 20 });
+    expect(page).toEqual({
+      pagination: usersPage.pagination,
+      results: users.map(u => ({ ...u })),
+    });
+    expect(page!.results[0]).not.toHaveProperty('something_new_in_2027');
+    expect(page!.results[0]).not.toHaveProperty('uuid');
+  });
+
+  it('reads the last-page envelope: next and previous are 0, not null', async () => {
+    const envelope = pageJson([userJson(users[0])], { page: 1, pageSize: 20 });
+    expect(envelope.pagination.next).toBe(0);
+    expect(envelope.pagination.previous).toBe(0);
+    serve('/core/users/', json(envelope));
+    const page = await newClient().listUsers({ page: 1, pageSize: 20 });
+    expect(page!.pagination).toMatchObject({ next: 0, previous: 0, count: 1, total_pages: 1, current: 1 });
+  });
+
+  it('normalises null/absent optional user fields', async () => {
+    const { name: _n, email: _e, type: _t, groups: _g, avatar: _a, path: _p, ...bare } = userJson(users[0]);
+    serve('/core/users/:pk/', json({ ...bare, name: null, email: null }));
+    const user = await newClient().getUser('1');
+    expect(user).toMatchObject({ name: '', email: '', type: 'internal', groups: [] });
+  });
+
+  it('parses groups in the 2025.12+ shape (parents, children)', async () => {
+    const parent = aGroup({ num_pk: 1, name: 'Parent' });
+    const child = aGroup({ num_pk: 2, name: 'Child', parents: [parent.pk] });
+    serve('/core/groups/', json(pageJson([groupJson(parent, { children: [child.pk] }), groupJson(child)])));
+    const page = await newClient().listGroups({ page: 1, pageSize: 20 });
+    expect(page!.results.map(g => [g.name, g.num_pk, parentPksOf(g)])).toEqual([
+      ['Parent', 1, []],
+      ['Child', 2, [undashed(parent.pk)]],
+    ]);
+  });
+
+  it('parses groups in the ≤ 2025.10 shape (parent, parent_name)', async () => {
+    const parent = aLegacyGroup({ num_pk: 1, name: 'Parent' });
+    const child = aLegacyGroup({ num_pk: 2, name: 'Child', parent: parent.pk });
+    serve('/core/groups/', json(pageJson([legacyGroupJson(parent), legacyGroupJson(child, 'Parent')])));
+    const page = await newClient().listGroups({ page: 1, pageSize: 20 });
+    expect(page!.results.map(g => [g.name, g.parent ?? null, parentPksOf(g)])).toEqual([
+      ['Parent', null, []],
+      ['Child', parent.pk, [undashed(parent.pk)]],
+    ]);
+  });
+
+  it.each([
+    ['listUsers', (c: AuthentikClient) => c.listUsers({ page: 9, pageSize: 20 }), '/core/users/'],
+    ['listGroups', (c: AuthentikClient) => c.listGroups({ page: 9, pageSize: 20 }), '/core/groups/'],
+  ])('%s: 404 "Invalid page." is the end of the list (undefined)', async (_label, call, path) => {
+    const requests = serve(path, json({ detail: 'Invalid page.' }, 404));
+    await expect(call(newClient())).resolves.toBeUndefined();
+    expect(requests).toHaveLength(1);
+  });
+
+  it.each([
+    ['getUser', (c: AuthentikClient) => c.getUser('404'), '/core/users/:pk/'],
+    ['getGroup', (c: AuthentikClient) => c.getGroup(groupUuid(404)), '/core/groups/:uuid/'],
+  ])('%s: 404 is "no such object" (undefined)', async (_label, call, path) => {
+    const requests = serve(path, json({ detail: 'No User matches the given query.' }, 404));
+    await expect(call(newClient())).resolves.toBeUndefined();
+    expect(requests).toHaveLength(1);
+  });
+
+  it('malformed JSON → AuthentikResponseError saying "not JSON", not retried', async () => {
+    const requests = serve('/core/users/', text('<html><body>Bad gateway page</body></html>'));
+    const error = await failure(newClient().listUsers({ page: 1, pageSize: 20 }));
+    expect(error).toBeInstanceOf(AuthentikResponseError);
+    expect(error.message).toContain('not JSON');
+    expect(error.message).toContain('GET /api/v3/core/users/');
+    expect(requests).toHaveLength(1);
+    expect(classifyAuthentikError(error)).toBe('response');
+  });
+
+  it.each<[string, string, () => unknown, string]>([
+    [
+      'user without pk',
+      '/core/users/',
+      () => {
+        const { pk: _pk, ...user } = userJson(users[0]);
+        return pageJson([userJson(users[1]), user]);
+      },
+      'results.1.pk',
+    ],
+    ['user with a string pk', '/core/users/', () => pageJson([userJson(users[0], { pk: '1' })]), 'results.0.pk'],
+    ['is_active not a boolean', '/core/users/', () => pageJson([userJson(users[0], { is_active: 'yes' })]), 'results.0.is_active'],
+    [
+      'user without uid',
+      '/core/users/',
+      () => {
+        const { uid: _uid, ...user } = userJson(users[0]);
+        return pageJson([user]);
+      },
+      'results.0.uid',
+    ],
+    [
+      'pagination without count',
+      '/core/users/',
+      () => {
+        const page = pageJson([userJson(users[0])]);
+        const { count: _count, ...pagination } = page.pagination;
+        return { ...page, pagination };
+      },
+      'pagination.count',
+    ],
+    ['next: null instead of 0', '/core/users/', () => ({ ...usersPage, pagination: { ...usersPage.pagination, next: null } }), 'pagination.next'],
+    ['no results', '/core/users/', () => ({ pagination: usersPage.pagination }), 'results'],
+  ])('missing or mistyped field (%s) → AuthentikResponseError naming %s', async (_label, path, body, field) => {
+    const requests = serve(path, json(body()));
+    const error = await failure(newClient().listUsers({ page: 1, pageSize: 20 }));
+    expect(error).toBeInstanceOf(AuthentikResponseError);
+    expect(error.message).toContain(field);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('a group without a name → AuthentikResponseError naming results.0.name', async () => {
+    const { name: _name, ...group } = groupJson(aGroup());
+    serve('/core/groups/', json(pageJson([group])));
+    const error = await failure(newClient().listGroups({ page: 1, pageSize: 20 }));
+    expect(error).toBeInstanceOf(AuthentikResponseError);
+    expect(error.message).toContain('results.0.name');
+  });
+
+  it('getUser: a user without username → AuthentikResponseError naming the field', async () => {
+    const { username: _u, ...user } = userJson(users[0]);
+    serve('/core/users/:pk/', json(user));
+    const error = await failure(newClient().getUser('1'));
+    expect(error).toBeInstanceOf(AuthentikResponseError);
+    expect(error.message).toContain('username');
+  });
+
+  it('400 → AuthentikResponseError with the detail, not retried', async () => {
+    const requests = serve('/core/users/', json({ detail: 'Invalid ordering field' }, 400));
+    const error = await failure(newClient().listUsers({ page: 1, pageSize: 20 }));
+    expect(error).toBeInstanceOf(AuthentikResponseError);
+    expect(error.message).toContain('Invalid ordering field');
+    expect((error as AuthentikResponseError).status).toBe(400);
+    expect(requests).toHaveLength(1);
+  });
+});
+
+describe('AuthentikClient: refused tokens', () => {
+  it.each([
+    [401, 'Authentication credentials were not provided.'],
+    [403, 'Token invalid/expired'],
+    [403, 'You do not have permission to perform this action.'],
+  ])('%d (%s) → AuthentikPermissionError naming view_user, not retried', async (status, detail) => {
+    const requests = serve('/core/users/', json({ detail }, status));
+    const error = await failure(newClient().listUsers({ page: 1, pageSize: 20 }));
+    expect(error).toBeInstanceOf(AuthentikPermissionError);
+    expect(classifyAuthentikError(error)).toBe('permission');
+    expect((error as AuthentikPermissionError).status).toBe(status);
+    expect(error.message).toContain('view_user');
+    expect(error.message).toContain('view_group');
+    expect(error.message).toContain(detail);
+    expect(error.message).toContain('GET /api/v3/core/users/');
+    expectNoToken(error);
+    expect(requests).toHaveLength(1);
+  });
+
+  it.each([
+    ['getUser', (c: AuthentikClient) => c.getUser('1'), '/core/users/:pk/'],
+    ['getGroup', (c: AuthentikClient) => c.getGroup(groupUuid(1)), '/core/groups/:uuid/'],
+    ['listGroups', (c: AuthentikClient) => c.listGroups({ page: 1, pageSize: 20 }), '/core/groups/'],
+  ])('%s: 403 → AuthentikPermissionError', async (_label, call, path) => {
+    serve(path, json({ detail: 'Token invalid/expired' }, 403));
+    const error = await failure(call(newClient()));
+    expect(error).toBeInstanceOf(AuthentikPermissionError);
+    expectNoToken(error);
+  });
+
+  it('403 with a non-JSON body still says what to do', async () => {
+    serve('/core/users/', text('Forbidden', 403));
+    const error = await failure(newClient().listUsers({ page: 1, pageSize: 20 }));
+    expect(error).toBeInstanceOf(AuthentikPermissionError);
+    expect(error.message).toContain('view_user');
+  });
+
+  it.each<[string, Reply[], string]>([
+    ['401', [json({ detail: `bad token ${'x'}` }, 401)], 'AuthentikPermissionError'],
+    ['403', [json({ detail: 'Token invalid/expired' }, 403)], 'AuthentikPermissionError'],
+    ['500 forever', [json({ detail: 'Internal error' }, 500)], 'AuthentikUnavailableError'],
+    ['429 with a long Retry-After', [json({}, 429, { 'Retry-After': '3600' })], 'AuthentikUnavailableError'],
+    ['network error', [networkError], 'AuthentikUnavailableError'],
+    ['malformed JSON', [text('nope')], 'AuthentikResponseError'],
+    ['missing field', [json(pageJson([{ username: 'x' }]))], 'AuthentikResponseError'],
+    ['400', [json({ detail: 'bad' }, 400)], 'AuthentikResponseError'],
+  ])('the token appears in no error message (%s)', async (_label, replies, name) => {
+    serve('/core/users/', ...replies);
+    const error = await failure(newClient().listUsers({ page: 1, pageSize: 20 }));
+    expect(error.name).toBe(name);
+    expectNoToken(error);
+  });
+});
+
+describe('AuthentikClient retries', () => {
+  it('429 with Retry-After: 1, then 200 → succeeds after waiting at least the Retry-After', async () => {
+    const requests = serve('/core/users/', json({ detail: 'slow down' }, 429, { 'Retry-After': '1' }), json(usersPage));
+    const started = performance.now();
+    const page = await newClient({ minRetryDelayMs: 1 }).listUsers({ page: 1, pageSize: 20 });
+    const elapsed = performance.now() - started;
+    expect(page!.results).toHaveLength(2);
+    expect(requests).toHaveLength(2);
+    // A lower bound only: the Retry-After was honoured (the backoff alone is 1 ms).
+    expect(elapsed).toBeGreaterThanOrEqual(900);
+  });
+
+  it('429 without Retry-After is retried with backoff', async () => {
+    const requests = serve('/core/users/', json({}, 429), json({}, 429), json(usersPage));
+    await expect(newClient().listUsers({ page: 1, pageSize: 20 })).resolves.toBeDefined();
+    expect(requests).toHaveLength(3);
+  });
+
+  it('a Retry-After longer than maxRetryAfterMs ends the retries', async () => {
+    const requests = serve('/core/users/', json({}, 429, { 'Retry-After': '120' }), json(usersPage));
+    const error = await failure(newClient({ maxRetryAfterMs: 5_000 }).listUsers({ page: 1, pageSize: 20 }));
+    expect(error).toBeInstanceOf(AuthentikUnavailableError);
+    expect((error as AuthentikUnavailableError).status).toBe(429);
+    expect((error as AuthentikUnavailableError).retryAfterMs).toBe(120_000);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('500 twice, then 200 → succeeds', async () => {
+    const requests = serve('/core/users/', json({ detail: 'oops' }, 500), json({ detail: 'oops' }, 500), json(usersPage));
+    const page = await newClient({ retries: 2 }).listUsers({ page: 1, pageSize: 20 });
+    expect(page!.results.map(u => u.pk)).toEqual([1, 2]);
+    expect(requests).toHaveLength(3);
+  });
+
+  it.each([0, 1, 3])('503 forever → AuthentikUnavailableError after retries+1 attempts (retries=%d)', async retries => {
+    const requests = serve('/core/users/', json({ detail: 'Service Unavailable' }, 503));
+    const error = await failure(newClient({ retries }).listUsers({ page: 1, pageSize: 20 }));
+    expect(error).toBeInstanceOf(AuthentikUnavailableError);
+    expect(classifyAuthentikError(error)).toBe('unavailable');
+    expect((error as AuthentikUnavailableError).status).toBe(503);
+    expect(error.message).toContain('Service Unavailable');
+    expect(requests).toHaveLength(retries + 1);
+  });
+
+  it('retries 4 times by default', async () => {
+    const requests = serve('/core/groups/', json({}, 502));
+    await expect(
+      new AuthentikClient({ baseUrl: BASE_URL, token: TOKEN, minRetryDelayMs: 1 }).listGroups({ page: 1, pageSize: 5 }),
+    ).rejects.toBeInstanceOf(AuthentikUnavailableError);
+    expect(requests).toHaveLength(5);
+  });
+
+  it('a network error is retried', async () => {
+    const requests = serve('/core/users/', networkError, json(usersPage));
+    await expect(newClient().listUsers({ page: 1, pageSize: 20 })).resolves.toBeDefined();
+    expect(requests).toHaveLength(2);
+  });
+
+  it('network errors forever → AuthentikUnavailableError after retries+1 attempts', async () => {
+    const requests = serve('/core/users/', networkError);
+    const error = await failure(newClient({ retries: 2 }).listUsers({ page: 1, pageSize: 20 }));
+    expect(error).toBeInstanceOf(AuthentikUnavailableError);
+    expect((error as AuthentikUnavailableError).status).toBeUndefined();
+    expect(error.message).toContain('network error');
+    expect(requests).toHaveLength(3);
+  });
+
+  it('a request that outlives requestTimeoutMs is retried', async () => {
+    const requests = serve('/core/users/', hang, json(usersPage));
+    await expect(newClient({ requestTimeoutMs: 50 }).listUsers({ page: 1, pageSize: 20 })).resolves.toBeDefined();
+    expect(requests).toHaveLength(2);
+  });
+
+  it('getUser is retried like lists', async () => {
+    const requests = serve('/core/users/:pk/', json({}, 500), json(userJson(users[0])));
+    await expect(newClient().getUser('1')).resolves.toMatchObject({ pk: 1 });
+    expect(requests).toHaveLength(2);
+  });
+});
+
+describe('AuthentikClient: AbortSignal', () => {
+  it('an already aborted signal makes no request', async () => {
+    const requests = serve('/core/users/', json(usersPage));
+    const controller = new AbortController();
+    controller.abort();
+    await expect(newClient().listUsers({ page: 1, pageSize: 20, signal: controller.signal })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
+    expect(requests).toHaveLength(0);
+  });
+
+  it('aborts a pending request, without retrying it', async () => {
+    const controller = new AbortController();
+    let arrived!: () => void;
+    const reached = new Promise<void>(resolve => (arrived = resolve));
+    const requests = serve(
+      '/core/users/',
+      async () => {
+        arrived();
+        return hang();
+      },
+      json(usersPage),
+    );
+    const pending = newClient().listUsers({ page: 1, pageSize: 20, signal: controller.signal });
+    await reached;
+    controller.abort();
+    const error = await failure(pending);
+    expect(error.name).toBe('AbortError');
+    expect(error).not.toBeInstanceOf(AuthentikUnavailableError);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('aborts the wait for a Retry-After', async () => {
+    const controller = new AbortController();
+    const reason = new Error('walk cancelled');
+    // Without abort support this would wait 5 s and then succeed.
+    const requests = serve('/core/users/', json({}, 429, { 'Retry-After': '5' }), json(usersPage));
+    const client = newClient({
+      onRequest: info => {
+        if (info.status === 429) controller.abort(reason);
+      },
+    });
+    await expect(client.listUsers({ page: 1, pageSize: 20, signal: controller.signal })).rejects.toBe(reason);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('aborts the backoff between retries', async () => {
+    const controller = new AbortController();
+    const reason = new Error('shutting down');
+    const requests = serve('/core/users/:pk/', json({}, 500), json(userJson(users[0])));
+    const client = newClient({
+      minRetryDelayMs: 30_000,
+      onRequest: info => {
+        if (info.status === 500) setTimeout(() => controller.abort(reason), 10);
+      },
+    });
+    await expect(client.getUser('1', controller.signal)).rejects.toBe(reason);
+    expect(requests).toHaveLength(1);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  const now = Date.parse('2026-01-01T00:00:00Z');
+  it.each<[string | null, number | undefined]>([
+    ['1', 1000],
+    ['0', 0],
+    ['1.5', 1500],
+    [' 2 ', 2000],
+    ['120', 120_000],
+    ['Thu, 01 Jan 2026 00:00:30 GMT', 30_000],
+    ['Wed, 31 Dec 2025 23:59:00 GMT', 0],
+    ['soon', undefined],
+    ['', undefined],
+    [null, undefined],
+  ])('%j → %j ms', (header, expected) => {
+    expect(parseRetryAfter(header, now)).toBe(expected);
+  });
+});
