@@ -26,3 +26,4 @@ export {
 } from './mapping/types';
 export { sanitizeName } from './mapping/names';
 export { AUTHENTIK_WEBHOOK_BODY_MAPPING, AUTHENTIK_WEBHOOK_HEADER_MAPPING } from './events/analyzeAuthentikWebhook';
+export { authentikSignInResolvers } from './signIn/authentikSignInResolvers';

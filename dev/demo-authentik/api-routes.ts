@@ -1,0 +1,93 @@
+import { DemoDirectory } from './directory';
+import { GroupListing } from './group-listing';
+import { HttpError } from './http';
+import { PageSizeLimits, pageSizeFrom, paginate } from './pagination';
+import { includeSwitch } from './query';
+import { ApiShape, GroupIncludes, Serializers, UserIncludes } from './serializers';
+import { UserListing } from './user-listing';
+
+export interface ApiResponse {
+  status: number;
+  body: unknown;
+}
+
+const USER_DETAIL = /^\/core\/users\/([^/]+)\/$/;
+const GROUP_DETAIL = /^\/core\/groups\/([^/]+)\/$/;
+
+/** The read-only part of authentik's `/api/v3` this module uses. Paths are relative to `/api/v3`. */
+export class AuthentikApi {
+  private readonly users: UserListing;
+  private readonly groups: GroupListing;
+  private readonly serializers: Serializers;
+
+  constructor(
+    private readonly directory: DemoDirectory,
+    shape: ApiShape,
+    private readonly limits: PageSizeLimits,
+  ) {
+    this.users = new UserListing(directory);
+    this.groups = new GroupListing(directory);
+    this.serializers = new Serializers(directory, shape);
+  }
+
+  /** Whether `path` is one of the routes (for 405 vs 404). */
+  knows(path: string): boolean {
+    return path === '/core/users/' || path === '/core/groups/' || USER_DETAIL.test(path) || GROUP_DETAIL.test(path);
+  }
+
+  get(path: string, params: URLSearchParams): ApiResponse {
+    if (path === '/core/users/') return this.listUsers(params);
+    if (path === '/core/groups/') return this.listGroups(params);
+    const userPk = USER_DETAIL.exec(path)?.[1];
+    if (userPk !== undefined) return this.userDetail(userPk, params);
+    const groupPk = GROUP_DETAIL.exec(path)?.[1];
+    if (groupPk !== undefined) return this.groupDetail(groupPk, params);
+    throw HttpError.detail(404, 'Not found.');
+  }
+
+  private listUsers(params: URLSearchParams): ApiResponse {
+    const users = this.users.list(params);
+    const { pagination, slice } = paginate(users, params.get('page'), pageSizeFrom(params.get('page_size'), this.limits));
+    const include = userIncludes(params);
+    return ok({ pagination, results: slice.map(user => this.serializers.user(user, include)), autocomplete: {} });
+  }
+
+  private listGroups(params: URLSearchParams): ApiResponse {
+    const groups = this.groups.list(params);
+    const { pagination, slice } = paginate(groups, params.get('page'), pageSizeFrom(params.get('page_size'), this.limits));
+    const include = groupIncludes(params);
+    return ok({ pagination, results: slice.map(group => this.serializers.group(group, include)), autocomplete: {} });
+  }
+
+  private userDetail(rawPk: string, params: URLSearchParams): ApiResponse {
+    const user = /^\d+$/.test(rawPk) ? this.directory.userRecord(Number(rawPk)) : undefined;
+    if (!user) throw HttpError.detail(404, 'No User matches the given query.');
+    return ok(this.serializers.user(user, userIncludes(params)));
+  }
+
+  private groupDetail(rawPk: string, params: URLSearchParams): ApiResponse {
+    const group = this.directory.groupRecord(rawPk);
+    if (!group) throw HttpError.detail(404, 'No Group matches the given query.');
+    return ok(this.serializers.group(group, groupIncludes(params)));
+  }
+}
+
+function ok(body: unknown): ApiResponse {
+  return { status: 200, body };
+}
+
+function userIncludes(params: URLSearchParams): UserIncludes {
+  return {
+    groups: includeSwitch(params, 'include_groups', true),
+    roles: includeSwitch(params, 'include_roles', true),
+  };
+}
+
+function groupIncludes(params: URLSearchParams): GroupIncludes {
+  return {
+    users: includeSwitch(params, 'include_users', true),
+    children: includeSwitch(params, 'include_children', false),
+    parents: includeSwitch(params, 'include_parents', false),
+    inheritedRoles: includeSwitch(params, 'include_inherited_roles', false),
+  };
+}
