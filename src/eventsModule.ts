@@ -1,8 +1,10 @@
 import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
+import { metricsServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { eventsExtensionPoint } from '@backstage/plugin-events-node/alpha';
 import { readAuthentikConfigs } from './config';
 import { createAuthentikWebhookValidator } from './events/createAuthentikWebhookValidator';
 import { webhookTopic } from './events/topics';
+import { createAuthentikMetrics } from './metrics';
 
 /**
  * The events side: `POST /api/events/http/authentik` (one topic per instance), guarded by
@@ -17,11 +19,13 @@ export const eventsModuleAuthentikWebhooks = createBackendModule({
         config: coreServices.rootConfig,
         logger: coreServices.logger,
         events: eventsExtensionPoint,
+        metrics: metricsServiceRef,
       },
-      async init({ config, logger, events }) {
+      async init({ config, logger, events, metrics }) {
         for (const instance of readAuthentikConfigs(config)) {
           const { webhook } = instance;
           const topic = webhookTopic(instance.id);
+          const instanceMetrics = createAuthentikMetrics(metrics, instance.id);
           if (webhook.dangerouslyAllowUnauthenticated) {
             logger.warn(
               `authentik webhooks on /api/events/http/${topic} accept deliveries WITHOUT authentication ` +
@@ -38,8 +42,10 @@ export const eventsModuleAuthentikWebhooks = createBackendModule({
               secret: webhook.secret,
               header: webhook.header,
               dangerouslyAllowUnauthenticated: webhook.dangerouslyAllowUnauthenticated,
-              onReject: (status, reason) =>
-                logger.warn(`Rejected an authentik webhook on ${topic} (${status}): ${reason}`),
+              onReject: (status, reason) => {
+                instanceMetrics.webhookRejected(status);
+                logger.warn(`Rejected an authentik webhook on ${topic} (${status}): ${reason}`);
+              },
             }),
           });
         }

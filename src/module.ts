@@ -1,4 +1,5 @@
 import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
+import { metricsServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { incrementalIngestionProvidersExtensionPoint } from '@backstage/plugin-catalog-backend-module-incremental-ingestion';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
@@ -10,6 +11,9 @@ import { DeltaPlanner } from './events/DeltaPlanner';
 import { RecentDeltasView } from './events/RecentDeltasView';
 import { authentikTransformersExtensionPoint, TransformerRegistry } from './extensions';
 import { AuthentikEntityProvider, providerNameFor } from './incremental/AuthentikEntityProvider';
+import { StrandedEntityRepair } from './incremental/StrandedEntityRepair';
+import { deltaTopic } from './events/topics';
+import { createAuthentikMetrics } from './metrics';
 
 /**
  * The catalog side: one incremental entity provider per configured authentik instance,
@@ -30,8 +34,10 @@ export const catalogModuleAuthentik = createBackendModule({
         incremental: incrementalIngestionProvidersExtensionPoint,
         events: eventsServiceRef,
         catalog: catalogServiceRef,
+        database: coreServices.database,
+        metrics: metricsServiceRef,
       },
-      async init({ config, logger, auth, incremental, events, catalog }) {
+      async init({ config, logger, auth, incremental, events, catalog, database, metrics }) {
         for (const instance of readAuthentikConfigs(config)) {
           const log = logger.child({ authentikInstance: instance.id });
           if (instance.schedule.scope === 'local') {
@@ -39,7 +45,12 @@ export const catalogModuleAuthentik = createBackendModule({
               'schedule.scope "local" has no effect: the incremental engine keeps one walk per instance in the database, shared by all replicas',
             );
           }
-          const api = new AuthentikClient({ baseUrl: instance.baseUrl, token: instance.token });
+          const instanceMetrics = createAuthentikMetrics(metrics, instance.id);
+          const api = new AuthentikClient({
+            baseUrl: instance.baseUrl,
+            token: instance.token,
+            onRequest: instanceMetrics.onRequest,
+          });
           const mapping = {
             instanceId: instance.id,
             baseUrl: instance.baseUrl,
@@ -52,6 +63,16 @@ export const catalogModuleAuthentik = createBackendModule({
             api,
             logger: log,
             transformers: instanceTransformers,
+            observer: instanceMetrics.walk,
+            strandedRepair: new StrandedEntityRepair({
+              database: () => database.getClient(),
+              providerName: providerNameFor(instance.id),
+              logger: log,
+              rejectRemovalsAbovePercentage: instance.incremental.rejectRemovalsAbovePercentage,
+              remove: refs =>
+                events.publish({ topic: deltaTopic(instance.id), eventPayload: { added: [], removed: refs } }),
+              onStranded: instanceMetrics.strandedEntities,
+            }),
           });
           const view = new RecentDeltasView(new CatalogServiceView(catalog, auth, instance.baseUrl));
           provider.setEventHandler(
@@ -71,6 +92,7 @@ export const catalogModuleAuthentik = createBackendModule({
               locationKey: providerNameFor(instance.id),
               coalesceWindowMs: durationToMs(instance.webhook.coalesceWindow),
               repairHint: repairHint(instance),
+              observer: instanceMetrics.events,
             }),
           );
           incremental.addProvider({ provider, options: engineOptions(instance) });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { Entity } from '@backstage/catalog-model';
+import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { DeferredEntity } from '@backstage/plugin-catalog-node';
 import type {
   EntityIteratorResult,
@@ -19,6 +19,7 @@ import { sleep } from '../util/sleep';
 import { WalkCursor, walkCursorSchema } from './cursor';
 import { readAllGroups } from './readAllGroups';
 import { readUserWindow } from './readUserWindow';
+import { StrandedEntityRepair } from './StrandedEntityRepair';
 import { WalkProgress } from './WalkProgress';
 
 /** Per-burst resources handed to `next()`. */
@@ -49,6 +50,8 @@ export interface AuthentikEntityProviderOptions {
   events?: WalkEventHandler;
   /** Observes what the walk does (metrics, benchmarks). */
   observer?: WalkObserver;
+  /** Removes what refused sweeps left behind, after each complete walk. */
+  strandedRepair?: StrandedEntityRepair;
 }
 
 export interface WalkObserver {
@@ -232,6 +235,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       )}s`,
     );
     this.state = undefined;
+    await this.options.strandedRepair?.afterWalk(next.users + next.groups, entities.map(e => stringifyEntityRef(e)));
     return { done: true, entities: this.deferred(entities), cursor: next };
   }
 
@@ -245,6 +249,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       concurrency: incremental.concurrency,
       signal: context.signal,
     });
+    this.options.observer?.onPage?.('groups', Math.max(1, Math.ceil(groups.length / incremental.pageSize)));
     const index = await GroupIndex.build(groups, this.mapping, this.options.transformers?.group);
     for (const collision of index.collisions) this.warnCollision('group', collision);
     this.state = { walkId, groups: index, userClaims: new Map() };
