@@ -1,0 +1,44 @@
+import { RequestRejectionDetails } from '@backstage/plugin-events-node';
+import { createAuthentikWebhookValidator, WebhookValidatorOptions } from './createAuthentikWebhookValidator';
+
+const SECRET = 's3cret-value';
+const body = { version: 1, event_pk: 'a'.repeat(32), action: 'model_updated', model: { pk: 1, app: 'authentik_core', model_name: 'user', name: 'A' } };
+
+async function validate(options: Partial<WebhookValidatorOptions>, headers: Record<string, string>, payload: unknown = body) {
+  const validator = createAuthentikWebhookValidator({
+    secret: SECRET,
+    header: 'authorization',
+    dangerouslyAllowUnauthenticated: false,
+    ...options,
+  });
+  let rejection: Partial<RequestRejectionDetails> | undefined;
+  const raw = Buffer.from(JSON.stringify(payload) ?? '');
+  await validator({ body: payload, headers, raw: { body: raw, encoding: 'utf-8' } }, { reject: d => (rejection = d ?? {}) });
+  return rejection;
+}
+
+describe('createAuthentikWebhookValidator', () => {
+  it.each([
+    ['accepts the Bearer secret', {}, { authorization: `Bearer ${SECRET}` }, undefined],
+    ['accepts a lower-case scheme', {}, { authorization: `bearer ${SECRET}` }, undefined],
+    ['rejects a missing header', {}, {}, 401],
+    ['rejects another scheme', {}, { authorization: `Basic ${SECRET}` }, 401],
+    ['rejects a wrong secret', {}, { authorization: 'Bearer nope' }, 403],
+    ['rejects a secret with extra text', {}, { authorization: `Bearer ${SECRET}x` }, 403],
+    ['reads a custom header', { header: 'x-backstage-token' }, { 'x-backstage-token': SECRET }, undefined],
+    ['rejects everything without a secret', { secret: undefined }, { authorization: `Bearer ${SECRET}` }, 401],
+    ['accepts anything when explicitly opted out', { secret: undefined, dangerouslyAllowUnauthenticated: true }, {}, undefined],
+  ])('%s', async (_name, options, headers, status) => {
+    const rejection = await validate(options, headers);
+    expect(rejection?.status).toBe(status);
+    expect(JSON.stringify(rejection ?? {})).not.toContain(SECRET);
+  });
+
+  it('rejects oversized and malformed bodies after authenticating', async () => {
+    const auth = { authorization: `Bearer ${SECRET}` };
+    expect((await validate({ maxBodyBytes: 10 }, auth))?.status).toBe(413);
+    expect((await validate({}, auth, { version: 1, action: 42 }))?.status).toBe(400);
+    expect((await validate({}, auth, 'just a string'))?.status).toBe(400);
+    expect(await validate({}, auth, { body: 'Test Notification from transport backstage' })).toBeUndefined();
+  });
+});
