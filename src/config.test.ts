@@ -4,7 +4,7 @@ import { readAuthentikConfigs } from './config';
 const TOKEN = 'super-secret-token-value';
 
 function read(authentik: unknown) {
-  return readAuthentikConfigs(new ConfigReader({ catalog: { providers: { authentik } } }));
+  return readAuthentikConfigs(new ConfigReader(JSON.parse(JSON.stringify({ catalog: { providers: { authentik } } }))));
 }
 
 describe('readAuthentikConfigs', () => {

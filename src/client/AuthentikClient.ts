@@ -192,9 +192,12 @@ export class AuthentikClient implements AuthentikApi {
         shouldRetry: error =>
           error instanceof RetryableFailure &&
           (error.retryAfterMs === undefined || error.retryAfterMs <= maxRetryAfterMs),
+        // p-retry calls this after the last attempt too, and when shouldRetry said no:
+        // only wait when another attempt will actually follow.
         onFailedAttempt: async error => {
-          if (error instanceof RetryableFailure && error.retryAfterMs) {
-            await sleep(error.retryAfterMs, signal);
+          const retryAfterMs = error instanceof RetryableFailure ? error.retryAfterMs : undefined;
+          if (retryAfterMs && retryAfterMs <= maxRetryAfterMs && error.retriesLeft > 0) {
+            await sleep(retryAfterMs, signal);
           }
         },
       });

@@ -140,6 +140,8 @@ export class DeltaPlanner {
     for (const pk of missing) known.set(pk, undefined);
     let page = 1;
     let afterPk = 0;
+    let anchorFirstPk: number | undefined;
+    let restarts = 0;
     for (;;) {
       const window = await readUserWindow(api, {
         page,
@@ -149,12 +151,18 @@ export class DeltaPlanner {
         activeOnly: true,
         types: eligibleUserTypes(this.options.mapping),
         signal,
+        anchorFirstPk,
       });
       this.requests += window.requests;
+      if (window.shifted) {
+        // The list moved under us: read it again from the start (rare, and bounded).
+        if (++restarts > 3) throw new Error("authentik's user list kept changing while it was read; will retry");
+        [page, afterPk, anchorFirstPk] = [1, 0, undefined];
+        continue;
+      }
       for (const user of window.users) if (wanted.has(String(user.pk))) known.set(String(user.pk), user);
       if (window.done) return;
-      page = window.nextPage;
-      afterPk = window.afterPk;
+      [page, afterPk, anchorFirstPk] = [window.nextPage, window.afterPk, window.lastPageFirstPk];
     }
   }
 

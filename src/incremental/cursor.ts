@@ -18,6 +18,10 @@ export const walkCursorSchema = z.discriminatedUnion('phase', [
     afterPk: z.number().int().nonnegative(),
     groups: z.number().int().nonnegative(),
     users: z.number().int().nonnegative(),
+    /** First pk of the previous window's last page, as read then. */
+    anchorFirstPk: z.number().int().optional(),
+    /** Where the previous window started, to read it again if the list shifted under it. */
+    previousWindow: z.object({ page: z.number().int().positive(), afterPk: z.number().int().nonnegative() }).optional(),
   }),
 ]);
 

@@ -6,39 +6,59 @@ export interface ReadAllGroupsOptions {
   pageSize: number;
   concurrency: number;
   signal?: AbortSignal;
-  /** Re-reads when the list changed while it was read. Default 3. */
+  /** Passes before giving up on a list that keeps changing. Default 4. */
   attempts?: number;
 }
 
 /**
  * Every group of the directory (without members), read page by page with bounded
- * concurrency. Group pages are ordered by UUID, so a group created or deleted while they
- * are read shifts the pages: the read is repeated until one pass saw a stable count and
- * exactly that many distinct groups.
+ * concurrency.
+ *
+ * Group pages are ordered by UUID, so a group created or deleted during a read shifts the
+ * pages and can hide another group; a creation and a deletion together even leave the
+ * count unchanged. So the list is read twice in a row (groups are few: this is a handful of
+ * requests) and accepted only when both passes saw the same, self-consistent set.
  */
 export async function readAllGroups(api: AuthentikApi, options: ReadAllGroupsOptions): Promise<AuthentikGroup[]> {
-  const attempts = options.attempts ?? 3;
-  let problem = '';
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    const first = await api.listGroups({ page: 1, pageSize: options.pageSize, signal: options.signal });
-    if (!first) {
-      return [];
+  const attempts = options.attempts ?? 4;
+  let previous = await readOnce(api, options);
+  for (let attempt = 2; attempt <= attempts; attempt++) {
+    const current = await readOnce(api, options);
+    if (previous.consistent && current.consistent && sameKeys(previous.groups, current.groups)) {
+      return [...current.groups.values()];
     }
-    const rest = Array.from({ length: Math.max(0, first.pagination.total_pages - 1) }, (_, i) => i + 2);
-    const pages = await mapConcurrent(rest, options.concurrency, page =>
-      api.listGroups({ page, pageSize: options.pageSize, signal: options.signal }),
-    );
-    const all = [first, ...pages];
-    const count = first.pagination.count;
-    const byKey = new Map<string, AuthentikGroup>();
-    for (const page of all) {
-      for (const group of page?.results ?? []) byKey.set(normalizeGroupPk(group.pk), group);
-    }
-    const stable = all.every(page => page && page.pagination.count === count);
-    if (stable && byKey.size === count) {
-      return [...byKey.values()];
-    }
-    problem = `listed ${byKey.size} distinct groups of ${count}`;
+    previous = current;
   }
-  throw new Error(`authentik's group list kept changing while it was read (${problem}); will retry`);
+  throw new Error(`authentik's group list kept changing while it was read (${attempts} passes); will retry`);
+}
+
+interface Pass {
+  groups: Map<string, AuthentikGroup>;
+  /** All pages agreed on the count, and held exactly that many distinct groups. */
+  consistent: boolean;
+}
+
+async function readOnce(api: AuthentikApi, options: ReadAllGroupsOptions): Promise<Pass> {
+  const first = await api.listGroups({ page: 1, pageSize: options.pageSize, signal: options.signal });
+  if (!first) {
+    return { groups: new Map(), consistent: true };
+  }
+  const rest = Array.from({ length: Math.max(0, first.pagination.total_pages - 1) }, (_, i) => i + 2);
+  const pages = [
+    first,
+    ...(await mapConcurrent(rest, options.concurrency, page =>
+      api.listGroups({ page, pageSize: options.pageSize, signal: options.signal }),
+    )),
+  ];
+  const count = first.pagination.count;
+  const groups = new Map<string, AuthentikGroup>();
+  for (const page of pages) {
+    for (const group of page?.results ?? []) groups.set(normalizeGroupPk(group.pk), group);
+  }
+  const consistent = pages.every(page => page && page.pagination.count === count) && groups.size === count;
+  return { groups, consistent };
+}
+
+function sameKeys(a: Map<string, AuthentikGroup>, b: Map<string, AuthentikGroup>): boolean {
+  return a.size === b.size && [...a.keys()].every(key => b.has(key));
 }

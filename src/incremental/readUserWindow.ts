@@ -15,6 +15,11 @@ export interface UserWindowRequest {
   signal?: AbortSignal;
   /** Re-reads of a window whose pages disagree on the count. Default 3. */
   attempts?: number;
+  /**
+   * First pk of the anchor page (`page - 1`) when the previous window read it. If the
+   * anchor now starts elsewhere, the list shifted after that read began.
+   */
+  anchorFirstPk?: number;
 }
 
 export interface UserWindow {
@@ -23,6 +28,13 @@ export interface UserWindow {
   nextPage: number;
   afterPk: number;
   done: boolean;
+  /**
+   * The list shifted under the previous window (`anchorFirstPk` moved): users may have slid
+   * across a page boundary inside it unseen. Read that window again from its start.
+   */
+  shifted: boolean;
+  /** First pk of this window's last page: the next window's `anchorFirstPk`. */
+  lastPageFirstPk?: number;
   /** Size of the list as authentik reported it, and pages of it. */
   count: number;
   totalPages: number;
@@ -41,6 +53,12 @@ export interface UserWindow {
  * one page. New users get higher pks and append at the end, so they never shift the pages
  * before them. Pages of one window must agree on the count (nothing changed while they
  * were fetched together), else the window is read again.
+ *
+ * A deletion and a creation landing while one window's pages are in flight leave the count
+ * unchanged but can still slide a user across a page boundary inside that window. The next
+ * window notices: its anchor (the previous window's last page) no longer starts with the pk
+ * seen before (`anchorFirstPk`), and the walk re-reads the previous window from its start.
+ * That costs one window per shift, only when the directory changes during the walk.
  */
 export async function readUserWindow(api: AuthentikApi, request: UserWindowRequest): Promise<UserWindow> {
   const attempts = request.attempts ?? 3;
@@ -71,19 +89,17 @@ export async function readUserWindow(api: AuthentikApi, request: UserWindowReque
     const totalPages = present[0]?.pagination.total_pages ?? 0;
 
     if (anchorPage) {
-      const anchor = responses[0];
-      const first = anchor?.results[0];
+      const first = responses[0]?.results[0];
+      const stay = { users: [], afterPk: request.afterPk, done: false, count, totalPages, requests };
+      if (request.anchorFirstPk !== undefined && first?.pk !== request.anchorFirstPk) {
+        // Something before the anchor changed since the previous window read it, possibly
+        // while that window's pages were in flight: a user may have slid, unseen, from one
+        // of its pages into an earlier one. Only a re-read of that window is sure to see it.
+        return { ...stay, nextPage: request.page, shifted: true };
+      }
       if (!first || first.pk > request.afterPk) {
         // The list shrank by a page or more before our position: step back and re-anchor.
-        return {
-          users: [],
-          nextPage: anchorPage,
-          afterPk: request.afterPk,
-          done: false,
-          count,
-          totalPages,
-          requests,
-        };
+        return { ...stay, nextPage: anchorPage, shifted: false };
       }
     }
 
@@ -111,6 +127,8 @@ export async function readUserWindow(api: AuthentikApi, request: UserWindowReque
       nextPage: request.page + request.concurrency,
       afterPk: last,
       done,
+      shifted: false,
+      lastPageFirstPk: lastResponse?.results[0]?.pk,
       count,
       totalPages,
       requests,

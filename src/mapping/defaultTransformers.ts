@@ -68,7 +68,7 @@ export function defaultGroupEntity(group: AuthentikGroup, name: string, context:
     },
     spec: {
       type: 'group',
-      profile: { displayName: group.name },
+      profile: { displayName: group.name.trim() || name },
       children: [],
     },
   };

@@ -310,6 +310,15 @@ describe('GroupIndex: group pks', () => {
     expect(index.keys()).toEqual([normalizeGroupPk(group.pk)]);
   });
 
+  it('an excluded group listed twice (dashed and undashed) is excluded once', async () => {
+    const admins = aGroup({ num_pk: 1, name: 'Authentik Admins' });
+    const index = await build([admins, { ...admins, pk: undashed(admins.pk) }, aGroup({ num_pk: 2 })], {
+      excludeGroups: ['authentik-admins'],
+    });
+    expect(index.excludedCount).toBe(1);
+    expect(index.size).toBe(1);
+  });
+
   it('memberOf: drops excluded and unknown groups, sorted, unique', async () => {
     const zeta = aGroup({ num_pk: 1, name: 'Zeta' });
     const alpha = aGroup({ num_pk: 2, name: 'Alpha' });
@@ -381,6 +390,19 @@ describe('GroupIndex: transformer', () => {
     expect(index.nameOf(parent.pk)).toBe('team-engineering');
     expect(index.memberOf([child.pk, grandchild.pk])).toEqual(['api', 'team-backend']);
     expectConsistent(index, [[child.pk, parent.pk]]);
+  });
+
+  it('relations a transformer sets are replaced by the resolved ones (never dangling)', async () => {
+    const index = await build([parent, child, sibling], {}, entity => ({
+      ...entity,
+      spec: { ...entity.spec, parent: 'made-up-parent', children: ['made-up-child'] },
+    }));
+    const entities = byName(index);
+    expect(entities.get('engineering')!.spec).not.toHaveProperty('parent');
+    expect(entities.get('engineering')!.spec.children).toEqual(['backend', 'frontend']);
+    expect(entities.get('backend')!.spec.parent).toBe('engineering');
+    expect(entities.get('backend')!.spec.children).toEqual([]);
+    expectConsistent(index);
   });
 
   it('a transformer cannot resurrect a group excluded by excludeGroups', async () => {

@@ -50,10 +50,20 @@ export class GroupIndex {
         collisions.push({ ...claim.collision, raw: group.name });
       }
       const base = defaultGroupEntity(group, claim.name, context);
-      const entity = transform ? await transform(base, group, context) : base;
+      let entity = transform ? await transform(base, group, context) : base;
+      if (entity?.metadata.name !== claim.name) {
+        // Skipped or renamed by the transformer: its default name is free again, and a new
+        // name must not be one another group already holds.
+        claims.delete(claim.name);
+      }
       if (!entity) {
         excludedCount++;
         continue;
+      }
+      if (entity.metadata.name !== claim.name) {
+        const renamed = claimName(claims, entity.metadata.name, key, [suffix, key]);
+        if (renamed.collision) collisions.push({ ...renamed.collision, raw: group.name });
+        entity = { ...entity, metadata: { ...entity.metadata, name: renamed.name } };
       }
       emitted.set(key, { group, entity, parentKeys: parentPksOf(group), rank });
     }

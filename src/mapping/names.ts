@@ -11,7 +11,8 @@ const EDGE_SEPARATORS = /^[-_.]+|[-_.]+$/g;
 
 /** The spec's sanitisation, and the form `excludeGroups` is matched against. */
 export function sanitizeName(raw: string): string {
-  return raw.toLowerCase().replace(/[^a-z0-9\-_.]/g, '-');
+  // One "-" per character (code point), as the spec says, also outside the BMP.
+  return raw.toLowerCase().replace(/[^a-z0-9\-_.]/gu, '-');
 }
 
 /**
@@ -30,8 +31,8 @@ export function toEntityName(raw: string, fallback: string): string {
  */
 export function disambiguatedName(base: string, suffix: string): string {
   const room = MAX_NAME_LENGTH - suffix.length - 1;
-  const head = base.slice(0, room).replace(EDGE_SEPARATORS, '');
-  return head.length > 0 ? `${head}-${suffix}` : suffix;
+  const head = room > 0 ? base.slice(0, room).replace(EDGE_SEPARATORS, '') : '';
+  return head.length > 0 ? `${head}-${suffix}` : suffix.slice(0, MAX_NAME_LENGTH);
 }
 
 const VALID_NAME = /^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/;
