@@ -33,6 +33,11 @@ interface WalkState {
   groups: GroupIndex;
   /** Entity name → user pk, for the users walked so far (oldest keeps a contested name). */
   userClaims: Map<string, string>;
+  /**
+   * Where the next window of this walk starts, as far as this process knows. Another
+   * replica may have walked on in between: the claims then miss its users, and are rebuilt.
+   */
+  position: { page: number; afterPk: number };
 }
 
 /** Receives the events of this instance's topics (see `src/events`). */
@@ -216,6 +221,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       afterPk: window.afterPk,
       users: cursor.users + entities.length,
     };
+    state.position = { page: next.page, afterPk: next.afterPk };
     this.progress?.report(next.users, window.totalPages - next.page + 1, next.page - 1);
 
     if (!window.done) {
@@ -252,7 +258,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     this.options.observer?.onPage?.('groups', Math.max(1, Math.ceil(groups.length / incremental.pageSize)));
     const index = await GroupIndex.build(groups, this.mapping, this.options.transformers?.group);
     for (const collision of index.collisions) this.warnCollision('group', collision);
-    this.state = { walkId, groups: index, userClaims: new Map() };
+    this.state = { walkId, groups: index, userClaims: new Map(), position: { page: 1, afterPk: 0 } };
     return this.state;
   }
 
@@ -264,10 +270,16 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     cursor: Extract<WalkCursor, { phase: 'users' }>,
     context: WalkContext,
   ): Promise<WalkState> {
-    if (this.state?.walkId === cursor.walkId) {
-      return this.state;
+    const known = this.state;
+    if (known?.walkId === cursor.walkId && known.position.page === cursor.page && known.position.afterPk === cursor.afterPk) {
+      return known;
     }
     this.options.logger.info(`Resuming authentik walk ${cursor.walkId} at page ${cursor.page}`);
+    if (known?.walkId === cursor.walkId) {
+      // This process walked part of this walk, but the cursor moved on elsewhere (another
+      // replica's bursts): its name claims miss those users. Start the claims over.
+      this.state = undefined;
+    }
     const state = await this.loadGroups(cursor.walkId, context);
     const { incremental } = this.options.config;
     let page = 1;

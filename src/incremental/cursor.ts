@@ -8,7 +8,13 @@ export const walkCursorSchema = z.discriminatedUnion('phase', [
   /** Waiting for the next cron occurrence before walking. */
   z.object({ phase: z.literal('scheduled'), walkId: z.string(), startAt: z.number() }),
   /** About to read and emit every group. */
-  z.object({ phase: z.literal('groups'), walkId: z.string(), startedAt: z.number() }),
+  z.object({
+    phase: z.literal('groups'),
+    walkId: z.string(),
+    startedAt: z.number(),
+    /** Groups already emitted (they go out in batches the engine can insert). */
+    offset: z.number().int().nonnegative().optional(),
+  }),
   /** Walking users, page by page. */
   z.object({
     phase: z.literal('users'),
