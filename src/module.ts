@@ -38,6 +38,7 @@ export const catalogModuleAuthentik = createBackendModule({
         metrics: metricsServiceRef,
       },
       async init({ config, logger, auth, incremental, events, catalog, database, metrics }) {
+        const maxBatchSize = await engineBatchLimit(() => database.getClient());
         for (const instance of readAuthentikConfigs(config)) {
           const log = logger.child({ authentikInstance: instance.id });
           if (instance.schedule.scope === 'local') {
@@ -64,6 +65,7 @@ export const catalogModuleAuthentik = createBackendModule({
             logger: log,
             transformers: instanceTransformers,
             observer: instanceMetrics.walk,
+            maxBatchSize,
             strandedRepair: new StrandedEntityRepair({
               database: () => database.getClient(),
               providerName: providerNameFor(instance.id),
@@ -93,6 +95,7 @@ export const catalogModuleAuthentik = createBackendModule({
               coalesceWindowMs: durationToMs(instance.webhook.coalesceWindow),
               repairHint: repairHint(instance),
               observer: instanceMetrics.events,
+              maxBatchSize,
             }),
           );
           incremental.addProvider({ provider, options: engineOptions(instance) });
@@ -102,6 +105,15 @@ export const catalogModuleAuthentik = createBackendModule({
     });
   },
 });
+
+/**
+ * The engine inserts each batch's refs with one statement; SQLite accepts at most 500 rows
+ * in one, so batches stay below that there. PostgreSQL takes far more.
+ */
+async function engineBatchLimit(getClient: () => Promise<{ client: { config: { client?: unknown } } }>) {
+  const client = await getClient();
+  return String(client.client.config.client ?? '').includes('sqlite') ? 500 : undefined;
+}
 
 function engineOptions(instance: AuthentikInstanceConfig) {
   const { incremental, schedule } = instance;

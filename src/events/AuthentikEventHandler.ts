@@ -32,6 +32,8 @@ export interface AuthentikEventHandlerOptions {
   /** When the next full walk will repair what a failed plan left, for the log. */
   repairHint: string;
   observer?: EventsObserver;
+  /** Most entities per published delta (see `AuthentikEntityProvider`'s `maxBatchSize`). */
+  maxBatchSize?: number;
 }
 
 const deltaPayloadSchema = z.object({
@@ -146,10 +148,17 @@ export class AuthentikEventHandler implements WalkEventHandler {
       `authentik changes (${describe(batch)}): ${delta.added.length} entities upserted, ${removed.length} removed, ` +
         `${delta.requests} authentik requests`,
     );
-    await this.options.events.publish({
-      topic: deltaTopic(this.options.instanceId),
-      eventPayload: { added: delta.added, removed, firstReceivedAt: batch.firstReceivedAt },
-    });
+    const size = this.options.maxBatchSize ?? Math.max(1, delta.added.length);
+    for (let start = 0; start === 0 || start < delta.added.length; start += size) {
+      await this.options.events.publish({
+        topic: deltaTopic(this.options.instanceId),
+        eventPayload: {
+          added: delta.added.slice(start, start + size),
+          removed: start === 0 ? removed : [],
+          firstReceivedAt: batch.firstReceivedAt,
+        },
+      });
+    }
     this.options.observer?.onDelta?.({
       added: delta.added.length,
       removed: removed.length,

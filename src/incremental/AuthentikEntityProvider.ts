@@ -57,6 +57,11 @@ export interface AuthentikEntityProviderOptions {
   observer?: WalkObserver;
   /** Removes what refused sweeps left behind, after each complete walk. */
   strandedRepair?: StrandedEntityRepair;
+  /**
+   * Most entities per `next()`: the engine inserts a batch's refs in one statement, and
+   * SQLite takes at most 500 rows in one. Default: no limit (PostgreSQL).
+   */
+  maxBatchSize?: number;
 }
 
 export interface WalkObserver {
@@ -168,11 +173,17 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     context: WalkContext,
   ): Promise<EntityIteratorResult<WalkCursor>> {
     const state = await this.loadGroups(cursor.walkId, context);
-    const entities = state.groups.entities();
+    const all = state.groups.entities();
+    const offset = cursor.offset ?? 0;
+    const end = Math.min(all.length, offset + (this.options.maxBatchSize ?? Number.POSITIVE_INFINITY));
+    const entities = all.slice(offset, end);
     this.options.observer?.onEntities?.('Group', entities.length);
+    if (end < all.length) {
+      return { done: false, entities: this.deferred(entities), cursor: { ...cursor, offset: end } };
+    }
     this.progress = new WalkProgress(this.options.logger, cursor.walkId, cursor.startedAt);
     this.options.logger.info(
-      `authentik walk ${cursor.walkId}: ${entities.length} groups (${state.groups.excludedCount} excluded or skipped)`,
+      `authentik walk ${cursor.walkId}: ${all.length} groups (${state.groups.excludedCount} excluded or skipped)`,
     );
     return {
       done: false,
@@ -183,7 +194,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
         startedAt: cursor.startedAt,
         page: 1,
         afterPk: 0,
-        groups: entities.length,
+        groups: all.length,
         users: 0,
       },
     };
@@ -199,12 +210,20 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       page: cursor.page,
       afterPk: cursor.afterPk,
       pageSize: incremental.pageSize,
-      concurrency: incremental.concurrency,
+      concurrency: this.pagesPerWindow(),
       activeOnly: true,
       types: eligibleUserTypes(this.mapping),
       signal: context.signal,
+      anchorFirstPk: cursor.anchorFirstPk,
     });
     this.options.observer?.onPage?.('users', window.requests);
+    if (window.shifted && cursor.previousWindow) {
+      this.options.logger.debug(`authentik's user list shifted during walk ${cursor.walkId}; re-reading page ${cursor.previousWindow.page}`);
+      const { page, afterPk } = cursor.previousWindow;
+      const again = { ...cursor, page, afterPk, anchorFirstPk: undefined, previousWindow: undefined };
+      state.position = { page, afterPk };
+      return { done: false, entities: [], cursor: again };
+    }
 
     const entities: Entity[] = [];
     for (const user of window.users) {
@@ -215,11 +234,14 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     }
     this.options.observer?.onEntities?.('User', entities.length);
 
+    const moved = window.nextPage > cursor.page;
     const next = {
       ...cursor,
       page: window.nextPage,
       afterPk: window.afterPk,
       users: cursor.users + entities.length,
+      anchorFirstPk: moved ? window.lastPageFirstPk : undefined,
+      previousWindow: moved ? { page: cursor.page, afterPk: cursor.afterPk } : undefined,
     };
     state.position = { page: next.page, afterPk: next.afterPk };
     this.progress?.report(next.users, window.totalPages - next.page + 1, next.page - 1);
@@ -243,6 +265,13 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     this.state = undefined;
     await this.options.strandedRepair?.afterWalk(next.users + next.groups, entities.map(e => stringifyEntityRef(e)));
     return { done: true, entities: this.deferred(entities), cursor: next };
+  }
+
+  /** `concurrency`, unless a window (plus users re-read from its anchor) would exceed a batch. */
+  private pagesPerWindow(): number {
+    const { concurrency, pageSize } = this.options.config.incremental;
+    const { maxBatchSize } = this.options;
+    return maxBatchSize ? Math.max(1, Math.min(concurrency, Math.floor(maxBatchSize / pageSize) - 1)) : concurrency;
   }
 
   private async loadGroups(walkId: string, context: WalkContext): Promise<WalkState> {
