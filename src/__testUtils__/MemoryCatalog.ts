@@ -1,7 +1,7 @@
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { CatalogView, KnownEntity } from '../events/CatalogView';
 import { PlannedDelta } from '../events/DeltaPlanner';
-import { ANNOTATION_GROUP_PK, ANNOTATION_USER_PK } from '../mapping/types';
+import { ANNOTATION_GROUP_PK, ANNOTATION_NAME_TAKEN, ANNOTATION_USER_PK } from '../mapping/types';
 
 /** The catalog as a map of entity refs, with the engine's delta semantics. */
 export class MemoryCatalog implements CatalogView {
@@ -34,6 +34,10 @@ export class MemoryCatalog implements CatalogView {
 
   async userByPk(pk: string): Promise<KnownEntity | undefined> {
     return (await this.find('User', ANNOTATION_USER_PK)).find(u => u.pk === pk);
+  }
+
+  async usersDenied(name: string): Promise<KnownEntity[]> {
+    return this.find('User', ANNOTATION_USER_PK, e => e.metadata.annotations?.[ANNOTATION_NAME_TAKEN] === name);
   }
 
   async userByName(name: string): Promise<KnownEntity | undefined> {

@@ -2,7 +2,7 @@ import { AuthService } from '@backstage/backend-plugin-api';
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import { locationAnnotations } from '../mapping/defaultTransformers';
-import { ANNOTATION_GROUP_PK, ANNOTATION_USER_PK } from '../mapping/types';
+import { ANNOTATION_GROUP_PK, ANNOTATION_NAME_TAKEN, ANNOTATION_USER_PK } from '../mapping/types';
 import { CatalogView, KnownEntity } from './CatalogView';
 
 const FIELDS = ['kind', 'metadata.name', 'metadata.annotations'];
@@ -30,6 +30,10 @@ export class CatalogServiceView implements CatalogView {
   async userByPk(pk: string): Promise<KnownEntity | undefined> {
     const [found] = await this.find({ kind: 'User', [`metadata.annotations.${ANNOTATION_USER_PK}`]: pk }, ANNOTATION_USER_PK);
     return found;
+  }
+
+  async usersDenied(name: string): Promise<KnownEntity[]> {
+    return this.find({ kind: 'User', [`metadata.annotations.${ANNOTATION_NAME_TAKEN}`]: name }, ANNOTATION_USER_PK);
   }
 
   async userByName(name: string): Promise<KnownEntity | undefined> {

@@ -16,4 +16,6 @@ export interface CatalogView {
   usersInGroup(groupName: string): Promise<KnownEntity[]>;
   userByPk(pk: string): Promise<KnownEntity | undefined>;
   userByName(name: string): Promise<KnownEntity | undefined>;
+  /** Users named `<name>-<suffix>` because an older user held `name`. */
+  usersDenied(name: string): Promise<KnownEntity[]>;
 }

@@ -28,10 +28,15 @@ export class ChangeCoalescer {
 
   constructor(private readonly options: ChangeCoalescerOptions) {}
 
-  add(hint: Pick<AuthentikChangeHint, 'model' | 'pk'>): void {
+  add(hint: Pick<AuthentikChangeHint, 'model' | 'pk' | 'name'>): void {
     const now = Date.now();
-    this.pending ??= { changes: { users: new Set(), groups: new Set() }, firstReceivedAt: now, hints: 0 };
+    this.pending ??= {
+      changes: { users: new Set(), groups: new Set(), groupNames: new Set() },
+      firstReceivedAt: now,
+      hints: 0,
+    };
     (hint.model === 'user' ? this.pending.changes.users : this.pending.changes.groups).add(hint.pk);
+    if (hint.model === 'group' && hint.name) this.pending.changes.groupNames?.add(hint.name);
     this.pending.hints++;
     this.schedule();
   }

@@ -4,7 +4,7 @@ import { AuthentikUser, dashedGroupPk, normalizeGroupPk } from '../client/schema
 import { readAllGroups } from '../incremental/readAllGroups';
 import { readUserWindow } from '../incremental/readUserWindow';
 import { GroupIndex } from '../mapping/groupIndex';
-import { disambiguatedName } from '../mapping/names';
+import { disambiguatedName, toEntityName } from '../mapping/names';
 import { MappingOptions, Transformers } from '../mapping/types';
 import { eligibleUserTypes, isEligibleUser, mapUser, userBaseName, userNameSuffixes } from '../mapping/userMapping';
 import { CatalogView, KnownEntity } from './CatalogView';
@@ -13,6 +13,12 @@ import { CatalogView, KnownEntity } from './CatalogView';
 export interface ChangeSet {
   users: Set<string>;
   groups: Set<string>;
+  /**
+   * Names the changed groups had when the events were recorded. A group created and
+   * deleted before the catalog ever saw it is known only by this name, which users may
+   * already list in `memberOf`.
+   */
+  groupNames?: Set<string>;
 }
 
 export interface RemovedEntity {
@@ -90,6 +96,10 @@ export class DeltaPlanner {
       added.set(stringifyEntityRef(entity), entity);
     }
     const staleNames = new Set<string>();
+    for (const raw of changes.groupNames ?? []) {
+      const name = toEntityName(raw, '');
+      if (name && !index.keys().some(key => index.nameOf(key) === name)) staleNames.add(name);
+    }
     for (const known of await this.options.catalog.groups()) {
       const key = normalizeGroupPk(known.pk);
       const name = index.nameOf(key);
@@ -197,7 +207,16 @@ export class DeltaPlanner {
       if (entity) added.set(stringifyEntityRef(entity), entity);
       if (before && before.name !== entity?.metadata.name) {
         removed.set(userRef(before.name), { kind: 'User', name: before.name, pk });
-        if (!claims.has(before.name)) released.add(before.name);
+        if (!claims.has(before.name)) {
+          // The name is free again: the oldest user it was denied to gets it, as in a walk.
+          released.add(before.name);
+          for (const denied of await catalog.usersDenied(before.name)) {
+            if (done.has(denied.pk) || users.has(denied.pk)) continue;
+            users.set(denied.pk, await this.readUser(denied.pk));
+            queue.push(denied.pk);
+          }
+          queue.sort(byNumber);
+        }
       }
     }
   }

@@ -1,5 +1,5 @@
 import { Entity } from '@backstage/catalog-model';
-import { ANNOTATION_GROUP_PK, ANNOTATION_USER_PK } from '../mapping/types';
+import { ANNOTATION_GROUP_PK, ANNOTATION_NAME_TAKEN, ANNOTATION_USER_PK } from '../mapping/types';
 import { CatalogView, KnownEntity } from './CatalogView';
 
 interface Recent {
@@ -50,6 +50,15 @@ export class RecentDeltasView implements CatalogView {
     for (const [pk, r] of recent) {
       const memberOf = r.entity?.spec?.memberOf;
       if (Array.isArray(memberOf) && memberOf.includes(groupName)) result.push({ name: r.name, pk });
+    }
+    return result;
+  }
+
+  async usersDenied(name: string): Promise<KnownEntity[]> {
+    const recent = this.fresh(this.users);
+    const result = (await this.base.usersDenied(name)).filter(u => !recent.has(u.pk));
+    for (const [pk, r] of recent) {
+      if (r.entity?.metadata.annotations?.[ANNOTATION_NAME_TAKEN] === name) result.push({ name: r.name, pk });
     }
     return result;
   }

@@ -153,6 +153,7 @@ describe('analyzeAuthentikWebhook — mapping form', () => {
         eventId: EVENT_PK.toLowerCase(),
         created: '2026-05-01T12:34:56.789Z',
         form: 'mapping',
+        name: 'Jane Doe',
       },
     ]);
     cases.push([
@@ -166,6 +167,7 @@ describe('analyzeAuthentikWebhook — mapping form', () => {
         eventId: EVENT_PK.toLowerCase(),
         created: '2026-05-01T12:34:56.789Z',
         form: 'mapping',
+        name: 'Ops',
       },
     ]);
   }
@@ -187,7 +189,7 @@ describe('analyzeAuthentikWebhook — mapping form', () => {
     const dashed = expectOk(analyzeAuthentikWebhook(mappingBody({ event_pk: GROUP_UUID })));
     expect(dashed.eventId).toBe(GROUP_HEX);
     const bare = expectOk(analyzeAuthentikWebhook(mappingBody({ event_pk: undefined, created: undefined })));
-    expect(bare).toEqual({ model: 'user', pk: '42', action: 'model_updated', form: 'mapping' });
+    expect(bare).toEqual({ model: 'user', pk: '42', action: 'model_updated', form: 'mapping', name: 'Jane Doe' });
     expect('eventId' in bare).toBe(false);
   });
 
@@ -247,11 +249,15 @@ describe('analyzeAuthentikWebhook — mapping form', () => {
 describe('analyzeAuthentikWebhook — default form', () => {
   const cases: Array<[string, string, AuthentikChangeHint]> = [];
   for (const action of ACTIONS) {
-    cases.push([`user ${action}`, contextText(action, userModel()), { model: 'user', pk: '42', action, form: 'default' }]);
+    cases.push([
+      `user ${action}`,
+      contextText(action, userModel()),
+      { model: 'user', pk: '42', action, form: 'default', name: 'Jane Doe' },
+    ]);
     cases.push([
       `group ${action}`,
       contextText(action, groupModel()),
-      { model: 'group', pk: GROUP_HEX, action, form: 'default' },
+      { model: 'group', pk: GROUP_HEX, action, form: 'default', name: 'Ops' },
     ]);
   }
 
@@ -270,7 +276,10 @@ describe('analyzeAuthentikWebhook — default form', () => {
     ['a nameless user among Python-only values', 2, { model: 'user', pk: '7', action: 'model_deleted' }, null],
   ])('reads a body Python produced: %s', (_label, index, expected, name) => {
     const body: unknown = JSON.parse(PYTHON_DEFAULT_BODIES[index] ?? '');
-    expect(analyzeAuthentikWebhook(body)).toEqual({ result: 'ok', hint: { ...expected, form: 'default' } });
+    expect(analyzeAuthentikWebhook(body)).toEqual({
+      result: 'ok',
+      hint: { ...expected, form: 'default', ...(name ? { name } : {}) },
+    });
     const text = typeof body === 'object' && body !== null && 'body' in body ? body.body : undefined;
     if (typeof text !== 'string') throw new Error('fixture has no body');
     const model = parseLeadingPythonDict(text.slice(text.indexOf(': ') + 2))['model'];
@@ -353,7 +362,7 @@ describe('analyzeAuthentikWebhook — properties', () => {
         const model = { pk: target.pk, app: 'authentik_core', name, model_name: target.model };
         const text = contextText(action, model);
         const hint = expectOk(analyzeAuthentikWebhook(defaultBody(text)));
-        expect(hint).toEqual({ model: target.model, pk: String(target.pk), action, form: 'default' });
+        expect(hint).toEqual({ model: target.model, pk: String(target.pk), action, form: 'default', ...(name ? { name } : {}) });
         const parsed = parseLeadingPythonDict(text.slice(action.length + 2))['model'];
         expect(parsed).toEqual({ ...model, pk: typeof target.pk === 'bigint' && target.pk <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(target.pk) : target.pk });
       }),

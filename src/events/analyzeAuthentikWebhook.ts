@@ -24,6 +24,8 @@ export interface AuthentikChangeHint {
   created?: string;
   /** which body form it came from */
   form: 'mapping' | 'default';
+  /** the object's name when the event was recorded (a user's display name, a group's name) */
+  name?: string;
 }
 
 export type AuthentikWebhookAnalysis =
@@ -201,6 +203,7 @@ function classify(
   const hint: AuthentikChangeHint = { model: modelName, pk, action, form };
   if (extra.eventId !== undefined) hint.eventId = extra.eventId;
   if (extra.created !== undefined) hint.created = extra.created;
+  if (typeof model.name === 'string' && model.name.length > 0) hint.name = model.name;
   return { result: 'ok', hint };
 }
 

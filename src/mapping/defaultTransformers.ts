@@ -1,7 +1,9 @@
 import { GroupEntity, UserEntity } from '@backstage/catalog-model';
 import { AuthentikGroup, AuthentikUser, dashedGroupPk } from '../client/schemas';
+import { toEntityName } from './names';
 import {
   ANNOTATION_GROUP_PK,
+  ANNOTATION_NAME_TAKEN,
   ANNOTATION_USER_PK,
   ANNOTATION_USER_UID,
   ANNOTATION_USERNAME,
@@ -30,6 +32,7 @@ export function defaultUserEntity(
   context: TransformerContext,
 ): UserEntity {
   const displayName = user.name.trim() || user.username;
+  const base = userBaseName(user);
   const picture = user.avatar && /^https?:\/\//i.test(user.avatar) ? user.avatar : undefined;
   return {
     apiVersion: 'backstage.io/v1alpha1',
@@ -41,6 +44,7 @@ export function defaultUserEntity(
         [ANNOTATION_USER_PK]: String(user.pk),
         [ANNOTATION_USER_UID]: user.uid,
         [ANNOTATION_USERNAME]: user.username,
+        ...(name !== base ? { [ANNOTATION_NAME_TAKEN]: base } : {}),
       },
     },
     spec: {
@@ -52,6 +56,11 @@ export function defaultUserEntity(
       memberOf,
     },
   };
+}
+
+/** The entity name a user gets unless an older user already holds it. */
+export function userBaseName(user: AuthentikUser): string {
+  return toEntityName(user.username, `user-${user.pk}`);
 }
 
 /** The Group entity of an authentik group, before customisation and relations. */

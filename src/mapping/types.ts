@@ -6,6 +6,11 @@ export const ANNOTATION_USER_PK = 'goauthentik.io/user-pk';
 export const ANNOTATION_USER_UID = 'goauthentik.io/user-uid';
 export const ANNOTATION_USERNAME = 'goauthentik.io/username';
 export const ANNOTATION_GROUP_PK = 'goauthentik.io/group-pk';
+/**
+ * On a user whose name was taken by an older user: the contested name. Lets a webhook
+ * delta give the name back when its holder goes, exactly as the next full walk would.
+ */
+export const ANNOTATION_NAME_TAKEN = 'goauthentik.io/name-taken';
 
 /** The sync rules and identity of one authentik instance: everything mapping depends on. */
 export interface MappingOptions {

@@ -2,7 +2,6 @@ import { UserEntity } from '@backstage/catalog-model';
 import { AuthentikUser } from '../client/schemas';
 import { defaultUserEntity } from './defaultTransformers';
 import { GroupIndex } from './groupIndex';
-import { toEntityName } from './names';
 import { MappingOptions, UserTransformer } from './types';
 
 const SERVICE_ACCOUNT_TYPES = new Set(['service_account', 'internal_service_account']);
@@ -18,10 +17,7 @@ export function eligibleUserTypes(options: Pick<MappingOptions, 'includeServiceA
   return options.includeServiceAccounts ? undefined : ['internal', 'external'];
 }
 
-/** The entity name a user gets unless an older user already holds it. */
-export function userBaseName(user: AuthentikUser): string {
-  return toEntityName(user.username, `user-${user.pk}`);
-}
+export { userBaseName } from './defaultTransformers';
 
 /** The suffix that tells a user apart when its base name is taken. */
 export function userNameSuffixes(user: AuthentikUser): string[] {
