@@ -1,0 +1,699 @@
+/**
+ * Webhook benchmark:
+ *   npm run bench:events [-- --per-kind N --extra-users N --burst N --poll-ms N --concurrency N --seed N]
+ *
+ * This process serves the demo authentik (seeded directory + 20 teams + ~1,100 generated
+ * active users) and sends its webhooks; a REAL Backstage backend (`bench/events/backend.ts`:
+ * createBackend + catalog + incremental ingestion + events + this package, configured from
+ * dev/app-config.yaml on a free port, initialDelay 0, a 24 h walk frequency) runs in a child
+ * process. After the first full walk has landed in the catalog:
+ *
+ * 1. Latency. Changes of 7 kinds, one at a time, in two passes: webhooks in the mapping body
+ *    form, then in authentik's default (python-repr) body form. Each latency runs from the
+ *    moment the webhook is POSTed (the demo's dispatcher is called synchronously by the
+ *    directory mutation, and its fetch starts there) until the change is visible through
+ *    `GET /api/catalog/entities/by-name/...` with the static token (polled every --poll-ms).
+ *    authentik API calls per change: the demo's request counter, before → after.
+ * 2. Burst. 1,000 users renamed (display name) in a tight loop, each sending its webhook at
+ *    once; authentik API calls until all 1,000 are visible, and the time that takes (polled
+ *    every 250 ms with `POST /entities/by-refs` for the users not seen yet).
+ *
+ * One deliberate difference from the dev config: `incremental.concurrency` 4 (`--concurrency`).
+ * With the default 8, a walk window is 8 pages × 100 users, which the incremental engine
+ * records in ONE multi-row insert into `ingestion_mark_entities`; on SQLite (the dev
+ * backend's database) more than 500 rows fail with "too many terms in compound SELECT", so
+ * the first walk never completes on a directory of more than ~500 users. `--concurrency 0`
+ * keeps the module default and shows that failure.
+ *
+ * A passive probe in the backend (events subscriber, IPC) timestamps the webhook's arrival
+ * and the delta's publication, for the breakdown only.
+ *
+ * Exit codes: 0 all visible and targets met; 1 a change never became visible within 30 s
+ * (or the bench failed); 2 everything visible but an acceptance target failed.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { DemoAuthentik, startDemoAuthentik, WebhookDispatcher } from '../dev/demo-authentik';
+import type { ChangeDescription } from '../dev/demo-authentik';
+import { DEMO_TOKEN, DEMO_WEBHOOK_SECRET, DEV_CATALOG_TOKEN } from '../dev/demoDefaults';
+import { CatalogHttp, displayNameOf } from './events/catalog';
+import type { ProbeDeltaMessage, ProbeMessage, ProbeWebhookMessage } from './events/protocol';
+import { buildBenchDirectory, eligibleUserCount, Kind, KINDS, ScenarioState } from './events/scenario';
+import { markdownTable, max, mean, num, percentile, secs, textTable } from './events/stats';
+
+const ROOT = path.resolve(__dirname, '..');
+const BACKEND = path.join(__dirname, 'events', 'backend.ts');
+const DEV_CONFIG = path.join(ROOT, 'dev', 'app-config.yaml');
+const PROVIDER = 'authentik:default';
+const VISIBLE_TIMEOUT_MS = 30_000;
+const BURST_OBSERVE_MS = 120_000;
+/** Burst polling period (each poll asks for every user not seen yet). */
+const BURST_POLL_MS = 250;
+const STARTUP_TIMEOUT_MS = 240_000;
+const TARGET_P95_MS = 5_000;
+const TEAMS = 20;
+const COMMAND = 'npm run bench:events';
+
+// ---- flags ------------------------------------------------------------------------------
+
+interface Flags {
+  /** `incremental.concurrency` of the backend; 0 = the module default. */
+  concurrency: number;
+  perKind: number;
+  extraUsers: number;
+  burst: number;
+  pollMs: number;
+  seed: number;
+}
+
+function usage(message?: string): never {
+  if (message) process.stderr.write(`${message}\n`);
+  process.stderr.write(
+    'usage: npm run bench:events -- [--per-kind N] [--extra-users N] [--burst N] [--poll-ms N] [--concurrency N] [--seed N]\n' +
+      '  --per-kind     changes of each of the 7 kinds per body form (default 8: 112 changes)\n' +
+      '  --extra-users  generated active users added to the seed (default burst + 100)\n' +
+      '  --burst        users changed at once in the burst (default 1000)\n' +
+      '  --poll-ms      catalog polling period while waiting for a change (default 25, 25..50)\n' +
+      '  --concurrency  incremental.concurrency of the backend (default 4: walk windows of ≤ 500 entities,\n' +
+      '                 which the engine can insert on SQLite; 0 = the module default, 8)\n',
+  );
+  process.exit(2);
+}
+
+function parseFlags(argv: string[]): Flags {
+  const values = new Map<string, number>();
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') usage();
+    const match = /^--(per-kind|extra-users|burst|poll-ms|seed|concurrency)(?:=(.*))?$/.exec(arg);
+    if (!match) usage(`unknown argument: ${arg}`);
+    const raw = match[2] ?? argv[++i];
+    const value = Number(raw?.replace(/_/g, ''));
+    if (raw === undefined || !Number.isInteger(value) || value < 0) usage(`--${match[1]} needs a whole number`);
+    values.set(match[1], value);
+  }
+  const burst = values.get('burst') ?? 1000;
+  const flags: Flags = {
+    concurrency: values.get('concurrency') ?? 4,
+    perKind: values.get('per-kind') ?? 8,
+    burst,
+    extraUsers: values.get('extra-users') ?? burst + 100,
+    pollMs: values.get('poll-ms') ?? 25,
+    seed: values.get('seed') ?? 7,
+  };
+  if (flags.perKind < 1) usage('--per-kind must be at least 1');
+  if (flags.pollMs < 5) usage('--poll-ms must be at least 5');
+  // Each pass removes up to 2 users per round; the burst needs `burst` users left.
+  if (flags.extraUsers < flags.burst + 4 * flags.perKind) {
+    usage(`--extra-users must be at least burst + 4 × per-kind (${flags.burst + 4 * flags.perKind})`);
+  }
+  return flags;
+}
+
+// ---- the backend child ------------------------------------------------------------------
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface BackendSettings {
+  port: number;
+  demoUrl: string;
+  /** `incremental.concurrency`; undefined keeps the module's default (8). */
+  concurrency?: number;
+}
+
+/** dev/app-config.yaml with the bench's differences (port, schedule); `${…}` left for the loader. */
+function benchConfig(settings: BackendSettings): { config: Record<string, any>; differences: string[] } {
+  const config = parseYaml(readFileSync(DEV_CONFIG, 'utf8')) as Record<string, any>;
+  const baseUrl = `http://localhost:${settings.port}`;
+  config.backend.baseUrl = baseUrl;
+  config.backend.listen = { port: settings.port };
+  const provider = config.catalog.providers.authentik;
+  provider.schedule.frequency = { hours: 24 };
+  provider.schedule.initialDelay = { seconds: 0 };
+  const differences = [
+    `backend.baseUrl: ${baseUrl}, backend.listen.port: ${settings.port}`,
+    'catalog.providers.authentik.schedule.frequency: { hours: 24 } (no full walk during the measurements)',
+    'catalog.providers.authentik.schedule.initialDelay: { seconds: 0 }',
+  ];
+  if (settings.concurrency !== undefined) {
+    provider.incremental = { ...provider.incremental, concurrency: settings.concurrency };
+    differences.push(
+      `catalog.providers.authentik.incremental.concurrency: ${settings.concurrency} (default 8: a window of 8 × 100 users ` +
+        `is one engine insert of 800 rows, which SQLite refuses — "too many terms in compound SELECT", limit 500)`,
+    );
+  }
+  return { config, differences };
+}
+
+interface Backend {
+  child: ChildProcess;
+  baseUrl: string;
+  logFile: string;
+  probe: ProbeMessage[];
+  exited?: string;
+  stop(): Promise<void>;
+}
+
+function startBackend(settings: BackendSettings, workDir: string, config: Record<string, any>): Backend {
+  const configFile = path.join(workDir, 'app-config.bench.yaml');
+  writeFileSync(configFile, stringifyYaml(config));
+  const logFile = path.join(workDir, 'backend.log');
+  const logFd = openSync(logFile, 'w');
+  const child = spawn(process.execPath, ['--import', 'tsx', BACKEND, '--config', configFile], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      AUTHENTIK_URL: settings.demoUrl,
+      AUTHENTIK_TOKEN: DEMO_TOKEN,
+      AUTHENTIK_WEBHOOK_SECRET: DEMO_WEBHOOK_SECRET,
+      BENCH_PROBE: '1',
+    },
+    stdio: ['ignore', logFd, logFd, 'ipc'],
+  });
+  closeSync(logFd);
+  const backend: Backend = {
+    child,
+    baseUrl: `http://127.0.0.1:${settings.port}`,
+    logFile,
+    probe: [],
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>(resolve => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  child.on('message', message => backend.probe.push(message as ProbeMessage));
+  child.once('exit', (code, signal) => {
+    backend.exited = `backend exited (${signal ?? `code ${code}`}); see ${logFile}`;
+  });
+  return backend;
+}
+
+/** Thrown by a `waitUntil` check to stop waiting at once. */
+class FatalError extends Error {}
+
+async function waitUntil<T>(
+  what: string,
+  timeoutMs: number,
+  intervalMs: number,
+  check: () => Promise<T | undefined | false>,
+  backend?: Backend,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    if (backend?.exited) throw new Error(backend.exited);
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      if (error instanceof FatalError) throw error;
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (${String(lastError)})` : ''}`);
+    }
+    await delay(intervalMs);
+  }
+}
+
+// ---- webhooks -----------------------------------------------------------------------------
+
+/**
+ * The demo's webhook sender (notification rule + generic webhook transport), one per body
+ * form, switched between passes. `onChange` is called synchronously by every directory
+ * mutation; the dispatcher's `fetch` starts inside `notify`, so `lastSentAt` is the moment
+ * the webhook is POSTed.
+ */
+class WebhookSender {
+  private readonly dispatchers: Record<'mapping' | 'default', WebhookDispatcher>;
+  active?: 'mapping' | 'default';
+  lastSentAt = 0;
+  lastSentWall = 0;
+  sent = 0;
+
+  constructor(url: string) {
+    const options = { url, secret: DEMO_WEBHOOK_SECRET };
+    this.dispatchers = {
+      mapping: new WebhookDispatcher({ ...options, bodyForm: 'mapping' }),
+      default: new WebhookDispatcher({ ...options, bodyForm: 'default' }),
+    };
+  }
+
+  onChange(change: ChangeDescription): void {
+    if (!this.active) return;
+    this.lastSentWall = Date.now();
+    this.lastSentAt = performance.now();
+    this.sent += 1;
+    this.dispatchers[this.active].notify(change);
+  }
+
+  async idle(): Promise<void> {
+    await Promise.all([this.dispatchers.mapping.idle(), this.dispatchers.default.idle()]);
+  }
+
+  stats() {
+    const sum = { sent: 0, failed: 0, retried: 0 };
+    for (const d of Object.values(this.dispatchers)) {
+      sum.sent += d.stats.sent;
+      sum.failed += d.stats.failed;
+      sum.retried += d.stats.retried;
+    }
+    return sum;
+  }
+
+  close(): void {
+    this.dispatchers.mapping.close();
+    this.dispatchers.default.close();
+  }
+}
+
+// ---- latency --------------------------------------------------------------------------------
+
+interface LatencySample {
+  form: 'mapping' | 'default';
+  kind: Kind;
+  label: string;
+  visible: boolean;
+  latencyMs: number;
+  apiCalls: number;
+  /** Breakdown from the probe (undefined when the probe saw nothing). */
+  receivedMs?: number;
+  deltaMs?: number;
+}
+
+async function measureLatency(
+  form: 'mapping' | 'default',
+  flags: Flags,
+  state: ScenarioState,
+  demo: DemoAuthentik,
+  sender: WebhookSender,
+  backend: Backend,
+  random: () => number,
+): Promise<LatencySample[]> {
+  sender.active = form;
+  const samples: LatencySample[] = [];
+  const total = flags.perKind * KINDS.length;
+  for (let round = 0; round < flags.perKind; round += 1) {
+    // Every kind once per round, in a shuffled order.
+    const order = [...KINDS].sort(() => random() - 0.5);
+    for (const kind of order) {
+      if (backend.exited) throw new Error(backend.exited);
+      const change = state.prepare(kind, form);
+      const requestsBefore = demo.requests;
+      const probeFrom = backend.probe.length;
+      change.mutate(); // sends the webhook
+      const sentAt = sender.lastSentAt;
+      const sentWall = sender.lastSentWall;
+      let visible = false;
+      let visibleAt = Number.NaN;
+      const deadline = sentAt + VISIBLE_TIMEOUT_MS;
+      while (performance.now() < deadline) {
+        if (await change.visible().catch(() => false)) {
+          visibleAt = performance.now();
+          visible = true;
+          break;
+        }
+        await delay(flags.pollMs);
+      }
+      await sender.idle();
+      if (visible) change.commit();
+      await delay(20); // let the probe's IPC messages in
+      const probe = backend.probe.slice(probeFrom);
+      const received = probe.find((m): m is ProbeWebhookMessage => m.type === 'webhook');
+      const deltaMsg = probe.find((m): m is ProbeDeltaMessage => m.type === 'delta');
+      const sample: LatencySample = {
+        form,
+        kind,
+        label: change.label,
+        visible,
+        latencyMs: visibleAt - sentAt,
+        apiCalls: demo.requests - requestsBefore,
+        receivedMs: received ? received.at - sentWall : undefined,
+        deltaMs: deltaMsg ? deltaMsg.at - sentWall : undefined,
+      };
+      samples.push(sample);
+      const n = samples.length;
+      const status = visible ? `${secs(sample.latencyMs).padStart(7)}` : ' NEVER ';
+      console.log(
+        `  [${form} ${String(n).padStart(3)}/${total}] ${status}  ${String(sample.apiCalls).padStart(3)} API  ${kind.padEnd(25)} ${change.label}`,
+      );
+    }
+  }
+  return samples;
+}
+
+// ---- burst ----------------------------------------------------------------------------------
+
+interface BurstResult {
+  users: number;
+  apiCalls: number;
+  sendMs: number;
+  allVisible: boolean;
+  /** From the first webhook POST until the last change was seen, when all were. */
+  convergeMs: number;
+  /** After the last webhook POST. */
+  convergeAfterLastMs: number;
+  visibleCount: number;
+  quantiles: { p50: number; p90: number; first: number };
+  webhooks: { sent: number; failed: number; retried: number };
+  deltas: Array<{ atMs: number; added: number; removed: number; waitedMs?: number }>;
+  withinTarget: boolean;
+}
+
+async function measureBurst(
+  flags: Flags,
+  state: ScenarioState,
+  demo: DemoAuthentik,
+  sender: WebhookSender,
+  backend: Backend,
+  catalog: CatalogHttp,
+): Promise<BurstResult> {
+  sender.active = 'mapping';
+  const users = state.activeUsers().slice(0, flags.burst);
+  if (users.length < flags.burst) throw new Error(`only ${users.length} users left for the burst`);
+  const expected = new Map(users.map(u => [u.name, `Burst ${u.pk}`]));
+  const seen = new Map<string, number>();
+  const webhooksBefore = sender.stats();
+  const probeFrom = backend.probe.length;
+  const requestsBefore = demo.requests;
+
+  const start = performance.now();
+  const startWall = Date.now();
+  for (const user of users) demo.directory.updateUser(user.pk, { name: expected.get(user.name)! });
+  const lastSent = sender.lastSentAt;
+  const sendMs = lastSent - start;
+
+  const deadline = lastSent + VISIBLE_TIMEOUT_MS;
+  const observeUntil = lastSent + BURST_OBSERVE_MS;
+  // Poll only the users not seen yet (by-refs, name + display name): the observer's load on
+  // the backend shrinks as the burst lands.
+  while (seen.size < users.length && performance.now() < observeUntil) {
+    if (backend.exited) throw new Error(backend.exited);
+    const pending = users.filter(u => !seen.has(u.name));
+    const refs = pending.map(u => `user:default/${u.name}`);
+    const items = await catalog.byRefs(refs, ['metadata.name', 'spec.profile.displayName']).catch(() => []);
+    const now = performance.now();
+    for (const entity of items) {
+      if (!entity) continue;
+      const want = expected.get(entity.metadata.name);
+      if (want !== undefined && displayNameOf(entity) === want) seen.set(entity.metadata.name, now - start);
+    }
+    if (seen.size < users.length) await delay(BURST_POLL_MS);
+  }
+  await sender.idle();
+  await delay(200);
+  const apiCalls = demo.requests - requestsBefore;
+  const times = [...seen.values()];
+  const allVisible = seen.size === users.length;
+  const convergeMs = allVisible ? max(times) : Number.NaN;
+  const webhooksAfter = sender.stats();
+  const deltas = backend.probe
+    .slice(probeFrom)
+    .filter((m): m is ProbeDeltaMessage => m.type === 'delta')
+    .map(m => ({
+      atMs: m.at - startWall,
+      added: m.added,
+      removed: m.removed,
+      waitedMs: m.firstReceivedAt === undefined ? undefined : m.at - m.firstReceivedAt,
+    }));
+  return {
+    users: users.length,
+    apiCalls,
+    sendMs,
+    allVisible,
+    convergeMs,
+    convergeAfterLastMs: allVisible ? start + convergeMs - lastSent : Number.NaN,
+    visibleCount: seen.size,
+    quantiles: { first: Math.min(...times), p50: percentile(times, 50), p90: percentile(times, 90) },
+    webhooks: {
+      sent: webhooksAfter.sent - webhooksBefore.sent,
+      failed: webhooksAfter.failed - webhooksBefore.failed,
+      retried: webhooksAfter.retried - webhooksBefore.retried,
+    },
+    deltas,
+    withinTarget: allVisible && start + convergeMs <= deadline,
+  };
+}
+
+// ---- report -----------------------------------------------------------------------------------
+
+function latencyRows(samples: LatencySample[]): string[][] {
+  const rows: string[][] = [];
+  const row = (label: string, group: LatencySample[]) => {
+    const ok = group.filter(s => s.visible);
+    const lat = ok.map(s => s.latencyMs);
+    const calls = group.map(s => s.apiCalls);
+    rows.push([
+      label,
+      `${ok.length}/${group.length}`,
+      secs(percentile(lat, 50)),
+      secs(percentile(lat, 95)),
+      secs(max(lat)),
+      num(mean(calls), 1),
+      num(max(calls), 0),
+    ]);
+  };
+  for (const kind of KINDS) row(kind, samples.filter(s => s.kind === kind));
+  row('all, mapping body', samples.filter(s => s.form === 'mapping'));
+  row('all, default body', samples.filter(s => s.form === 'default'));
+  row('**all**', samples);
+  return rows;
+}
+
+function breakdownRows(samples: LatencySample[]): string[][] {
+  return KINDS.map(kind => {
+    const group = samples.filter(s => s.kind === kind && s.visible);
+    const recv = group.flatMap(s => (s.receivedMs === undefined ? [] : [s.receivedMs]));
+    const planned = group.flatMap(s => (s.deltaMs === undefined || s.receivedMs === undefined ? [] : [s.deltaMs - s.receivedMs]));
+    const applied = group.flatMap(s => (s.deltaMs === undefined ? [] : [s.latencyMs - s.deltaMs]));
+    return [kind, secs(percentile(recv, 50)), secs(percentile(planned, 50)), secs(percentile(applied, 50)), secs(percentile(applied, 95))];
+  });
+}
+
+async function main(): Promise<number> {
+  const flags = parseFlags(process.argv.slice(2));
+  const random = (() => {
+    let s = flags.seed >>> 0;
+    return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  })();
+  console.log(`# ${COMMAND}`);
+  console.log(
+    `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ` +
+      `Node ${process.version}, ${os.platform()} ${os.release()}`,
+  );
+
+  // Directory and demo authentik (webhooks are sent by our WebhookSender, not started yet).
+  const { directory } = buildBenchDirectory({ extraUsers: flags.extraUsers, teams: TEAMS, seed: flags.seed });
+  const demo = await startDemoAuthentik({ directory, token: DEMO_TOKEN, port: 0 });
+  const port = await freePort();
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'bench-events-'));
+  const settings: BackendSettings = { port, demoUrl: demo.url, concurrency: flags.concurrency || undefined };
+  const { config, differences } = benchConfig(settings);
+  const backendUrl = `http://127.0.0.1:${port}`;
+  const sender = new WebhookSender(`${backendUrl}/api/events/http/authentik`);
+  const unsubscribe = directory.onChange(change => sender.onChange(change));
+  const expectedUsers = eligibleUserCount(directory);
+  const expectedGroups = [...directory.groupRecords()].filter(g => g.name !== 'Authentik Admins').length;
+  console.log(
+    `Directory: ${directory.userCount} users (${expectedUsers} eligible: active, not service accounts), ` +
+      `${directory.groupCount} groups (${expectedGroups} emitted); demo authentik at ${demo.url}`,
+  );
+  console.log(`Backend: child process (node --import tsx bench/events/backend.ts) on ${backendUrl}, config = dev/app-config.yaml +`);
+  for (const d of differences) console.log(`  - ${d}`);
+  console.log(`  (webhook.coalesceWindow and catalog processing/stitching knobs at their defaults)`);
+  console.log(`Backend log: ${path.join(workDir, 'backend.log')}\n`);
+
+  const backend = startBackend(settings, workDir, config);
+  const catalog = new CatalogHttp(backendUrl, DEV_CATALOG_TOKEN);
+  let exitCode = 0;
+  try {
+    // ---- first walk ---------------------------------------------------------------------
+    const bootStart = performance.now();
+    await waitUntil('the backend to answer', STARTUP_TIMEOUT_MS, 250, async () => {
+      const { status } = await catalog.getJson(`/api/catalog/incremental/providers/${encodeURIComponent(PROVIDER)}`);
+      return status === 200;
+    }, backend);
+    const upAt = performance.now();
+    await waitUntil('the first walk to complete and the catalog to hold every user and group', STARTUP_TIMEOUT_MS, 250, async () => {
+      const { body } = await catalog.getJson(`/api/catalog/incremental/providers/${encodeURIComponent(PROVIDER)}`);
+      if (body?.last_error) {
+        const text = String(body.last_error);
+        const short = text.length > 400 ? `${text.slice(0, 160)} … ${text.slice(-160)}` : text;
+        throw new FatalError(`the first walk failed (provider last_error): ${short}`);
+      }
+      if (body?.status?.current_action !== 'resting') return false;
+      const [users, groups] = await Promise.all([catalog.count('kind=user'), catalog.count('kind=group')]);
+      return users === expectedUsers && groups === expectedGroups;
+    }, backend);
+    const walkRequests = demo.requests;
+    console.log(
+      `Backend up in ${secs(upAt - bootStart)}; first walk in the catalog ${secs(performance.now() - upAt)} later ` +
+        `(${walkRequests} authentik requests since start): ${expectedUsers} users, ${expectedGroups} groups.`,
+    );
+    // Let relation stitching of the first walk settle before measuring.
+    await delay(3000);
+
+    // Names as the catalog holds them (pk annotations), for the generated users and all groups.
+    const userEntities = await catalog.query('kind=user', ['metadata.name', 'metadata.annotations']);
+    const groupEntities = await catalog.query('kind=group', ['metadata.name', 'metadata.annotations']);
+    const userNames = new Map<number, string>();
+    for (const e of userEntities) {
+      const pk = Number(e.metadata.annotations?.['goauthentik.io/user-pk']);
+      if (e.metadata.name.startsWith('bench.user.')) userNames.set(pk, e.metadata.name);
+    }
+    const groupNames = new Map<string, string>();
+    for (const e of groupEntities) groupNames.set(e.metadata.annotations!['goauthentik.io/group-pk'], e.metadata.name);
+    const sortedUsers = new Map([...userNames].sort((a, b) => a[0] - b[0]));
+    const byName = (name: string) => directory.findGroupByName(name)!.pk;
+    const teams = [...directory.groupRecords()].filter(g => g.name.startsWith('Bench Team')).map(g => g.pk);
+    // Renames alternate between bench teams (~55 members) and seeded groups (with children, nested).
+    const seededRenames = ['Engineering', 'SRE', 'Data & Analytics', 'Platform', 'Sales', 'Operations', 'Design', 'People'].map(byName);
+    const rotation: string[] = [];
+    for (let i = 0; i < Math.max(teams.length, seededRenames.length); i += 1) {
+      if (teams[i]) rotation.push(teams[i]);
+      if (seededRenames[i]) rotation.push(seededRenames[i]);
+    }
+    const state = new ScenarioState(directory, catalog, sortedUsers, groupNames, rotation, flags.seed);
+
+    // ---- latency ------------------------------------------------------------------------
+    console.log(`\n## Latency: ${flags.perKind} changes of each kind per body form, one at a time (poll every ${flags.pollMs} ms)`);
+    const samples: LatencySample[] = [];
+    for (const form of ['mapping', 'default'] as const) {
+      samples.push(...(await measureLatency(form, flags, state, demo, sender, backend, random)));
+      await delay(1000);
+    }
+
+    // ---- burst --------------------------------------------------------------------------
+    console.log(`\n## Burst: ${flags.burst} user display-name updates, each sending its webhook at once (mapping body)`);
+    await delay(3000); // quiet catalog before the burst
+    const burst = await measureBurst(flags, state, demo, sender, backend, catalog);
+    console.log(
+      `  ${burst.webhooks.sent} webhooks delivered in ${secs(burst.sendMs)} (queued) ` +
+        `(${burst.webhooks.retried} retried, ${burst.webhooks.failed} failed); ` +
+        `${burst.visibleCount}/${burst.users} visible`,
+    );
+    const lastDelta = burst.deltas.at(-1);
+    console.log(
+      `  deltas published: ${burst.deltas.length} — ` +
+        burst.deltas
+          .map(d => `${d.added}+/${d.removed}− at ${secs(d.atMs)}${d.waitedMs === undefined ? '' : ` (batch waited ${secs(d.waitedMs)})`}`)
+          .join('; '),
+    );
+    if (lastDelta && burst.allVisible) {
+      console.log(
+        `  → the module had published every delta ${secs(lastDelta.atMs)} after the first webhook; ` +
+          `the catalog (engine apply + processing + stitching) showed all of them ${secs(burst.convergeMs - lastDelta.atMs)} later`,
+      );
+    }
+
+    // ---- summary ------------------------------------------------------------------------
+    const visibleSamples = samples.filter(s => s.visible);
+    const latencies = visibleSamples.map(s => s.latencyMs);
+    const never = samples.filter(s => !s.visible);
+    const p95 = never.length > 0 ? Number.POSITIVE_INFINITY : percentile(latencies, 95);
+    const ratio = burst.apiCalls / burst.users;
+    const latencyPass = p95 < TARGET_P95_MS;
+    const burstPass = burst.apiCalls < burst.users;
+
+    const header = ['change', 'visible', 'p50', 'p95', 'max', 'API calls mean', 'API calls max'];
+    const rows = latencyRows(samples);
+    console.log('\n## Summary\n');
+    console.log(`Webhook POSTed → visible via GET /api/catalog/entities/by-name (${samples.length} changes, both body forms):\n`);
+    console.log(textTable(header, rows));
+    console.log('\nBreakdown (median; from the backend probe): POST → received by the ingress | received → delta published (coalescing + re-read) | delta published → visible (engine apply + catalog processing + stitching + polling)\n');
+    console.log(textTable(['change', 'received', 'planned', 'applied→visible p50', 'applied→visible p95'], breakdownRows(samples)));
+    console.log(
+      `\nBurst: ${burst.users} user updates → ${burst.apiCalls} authentik API calls ` +
+        `(vs ${burst.users} single-user re-reads un-coalesced: ratio ${ratio.toFixed(3)}, ${(burst.users / Math.max(1, burst.apiCalls)).toFixed(1)}× fewer); ` +
+        (burst.allVisible
+          ? `all visible ${secs(burst.convergeMs)} after the first webhook (${secs(burst.convergeAfterLastMs)} after the last); ` +
+            `first ${secs(burst.quantiles.first)}, 50% ${secs(burst.quantiles.p50)}, 90% ${secs(burst.quantiles.p90)}`
+          : `only ${burst.visibleCount}/${burst.users} visible after ${BURST_OBSERVE_MS / 1000} s`),
+    );
+    if (never.length > 0) {
+      console.log(`\nNever visible within ${VISIBLE_TIMEOUT_MS / 1000} s (${never.length}):`);
+      for (const s of never) console.log(`  - [${s.form}] ${s.kind}: ${s.label}`);
+    }
+    if (!burst.withinTarget) {
+      console.log(`\nBurst: not every change was visible within ${VISIBLE_TIMEOUT_MS / 1000} s of the last webhook.`);
+    }
+
+    console.log('\n## Acceptance\n');
+    console.log(`  ${latencyPass ? 'PASS' : 'FAIL'}  p95 webhook-to-visible latency ${secs(p95)} < ${secs(TARGET_P95_MS)}`);
+    console.log(`  ${burstPass ? 'PASS' : 'FAIL'}  burst API calls ${burst.apiCalls} < ${burst.users}`);
+
+    console.log('\n## Markdown (README)\n');
+    console.log(`Measured with \`${COMMAND}\` (${samples.length} changes one at a time, half with the mapping body, half with authentik's default body; then a burst of ${burst.users} user updates). ` +
+      `Directory: ${expectedUsers} users, ${expectedGroups} groups; backend: dev config (SQLite in memory, catalog defaults` +
+      `${flags.concurrency ? `, incremental.concurrency ${flags.concurrency}` : ''}). ` +
+      `${os.cpus()[0]?.model ?? ''} × ${os.cpus().length}, Node ${process.version}.\n`);
+    console.log(markdownTable(header.map(h => (h === 'change' ? 'Change (webhook → visible in the catalog API)' : h)), rows));
+    console.log('');
+    console.log(
+      markdownTable(
+        ['Burst', 'Value'],
+        [
+          ['User updates (webhooks)', num(burst.users, 0)],
+          ['authentik API calls until all visible', num(burst.apiCalls, 0)],
+          ['vs un-coalesced single-user re-reads', `${num(burst.users, 0)} (ratio ${ratio.toFixed(3)})`],
+          ['Deltas published', num(burst.deltas.length, 0)],
+          ['All visible after (from the first webhook)', burst.allVisible ? secs(burst.convergeMs) : 'not all'],
+          ['50% / 90% visible after', `${secs(burst.quantiles.p50)} / ${secs(burst.quantiles.p90)}`],
+        ],
+      ),
+    );
+    console.log('');
+    console.log(
+      markdownTable(
+        ['Target', 'Result'],
+        [
+          [`p95 webhook-to-visible < 5 s`, `${latencyPass ? 'PASS' : 'FAIL'} (${secs(p95)})`],
+          [`burst API calls < ${burst.users}`, `${burstPass ? 'PASS' : 'FAIL'} (${burst.apiCalls})`],
+        ],
+      ),
+    );
+
+    const rawFile = path.join(workDir, 'results.json');
+    writeFileSync(rawFile, JSON.stringify({ flags, samples, burst }, null, 2));
+    console.log(`\nRaw results: ${rawFile}`);
+
+    if (never.length > 0 || !burst.withinTarget) exitCode = 1;
+    else if (!latencyPass || !burstPass) exitCode = 2;
+  } catch (error) {
+    console.error(`\nBench failed: ${(error as Error).stack ?? String(error)}`);
+    console.error(`Backend log: ${backend.logFile}`);
+    exitCode = 1;
+  } finally {
+    unsubscribe();
+    sender.close();
+    await backend.stop();
+    await demo.stop();
+  }
+  return exitCode;
+}
+
+main().then(
+  code => process.exit(code),
+  error => {
+    console.error(error);
+    process.exit(1);
+  },
+);
