@@ -7,6 +7,7 @@ import { GroupIndex } from '../mapping/groupIndex';
 import { disambiguatedName, toEntityName } from '../mapping/names';
 import { MappingOptions, Transformers } from '../mapping/types';
 import { eligibleUserTypes, isEligibleUser, mapUser, userBaseName, userNameSuffixes } from '../mapping/userMapping';
+import { mapConcurrent } from '../util/mapConcurrent';
 import { CatalogView, KnownEntity } from './CatalogView';
 
 /** The objects a batch of webhooks says changed: user pks and normalised group pks. */
@@ -182,11 +183,14 @@ export class DeltaPlanner {
     added: Map<string, Entity>,
     removed: Map<string, RemovedEntity>,
   ): Promise<void> {
-    const { catalog, mapping, transformers } = this.options;
+    const { mapping, transformers } = this.options;
     const claims = new Map<string, string>();
     const released = new Set<string>();
     const queue = [...users.keys()].sort(byNumber);
     const done = new Set<string>();
+    // The loop below decides names one user at a time; its catalog lookups do not depend on
+    // each other, so ask them all up front, several at once.
+    const catalog = await this.prefetchedCatalog(queue, [...users.values()]);
     while (queue.length > 0) {
       const pk = queue.shift()!;
       if (done.has(pk)) continue;
@@ -195,7 +199,7 @@ export class DeltaPlanner {
       const before = await catalog.userByPk(pk);
       let entity: Entity | undefined;
       if (user && isEligibleUser(user, mapping)) {
-        const { name, displaced } = await this.claimUserName(user, claims, released);
+        const { name, displaced } = await this.claimUserName(user, claims, released, catalog);
         if (displaced && !done.has(displaced)) {
           // An older user took back its name from a newer one: rename the newer one too.
           users.set(displaced, await this.readUser(displaced));
@@ -229,11 +233,11 @@ export class DeltaPlanner {
     user: AuthentikUser,
     claims: Map<string, string>,
     released: Set<string>,
+    catalog: CatalogView,
   ): Promise<{ name: string; displaced?: string }> {
     const pk = String(user.pk);
     const base = userBaseName(user);
-    const holder =
-      claims.get(base) ?? (released.has(base) ? undefined : (await this.options.catalog.userByName(base))?.pk);
+    const holder = claims.get(base) ?? (released.has(base) ? undefined : (await catalog.userByName(base))?.pk);
     if (holder === undefined || holder === pk || Number(holder) > Number(pk)) {
       claims.set(base, pk);
       const displaced = holder !== undefined && holder !== pk ? holder : undefined;
@@ -243,13 +247,31 @@ export class DeltaPlanner {
       const candidate = disambiguatedName(base, suffix);
       const other: KnownEntity | undefined = claims.has(candidate)
         ? { name: candidate, pk: claims.get(candidate)! }
-        : await this.options.catalog.userByName(candidate);
+        : await catalog.userByName(candidate);
       if (!other || other.pk === pk) {
         claims.set(candidate, pk);
         return { name: candidate };
       }
     }
     throw new Error(`No free entity name for authentik user ${pk}`);
+  }
+
+  /**
+   * The catalog view with the "before" of these users and the holders of their base names
+   * already looked up (concurrently); anything else falls through to the catalog.
+   */
+  private async prefetchedCatalog(pks: string[], users: Array<AuthentikUser | undefined>): Promise<CatalogView> {
+    const { catalog } = this.options;
+    const byPk = new Map(await mapConcurrent(pks, LOOKUP_CONCURRENCY, async pk => [pk, await catalog.userByPk(pk)] as const));
+    const bases = [...new Set(users.flatMap(user => (user ? [userBaseName(user)] : [])))];
+    const byName = new Map(
+      await mapConcurrent(bases, LOOKUP_CONCURRENCY, async name => [name, await catalog.userByName(name)] as const),
+    );
+    return {
+      ...bindAll(catalog),
+      userByPk: async pk => (byPk.has(pk) ? byPk.get(pk) : catalog.userByPk(pk)),
+      userByName: async name => (byName.has(name) ? byName.get(name) : catalog.userByName(name)),
+    };
   }
 
   private async readUser(pk: string): Promise<AuthentikUser | undefined> {
@@ -309,6 +331,19 @@ export class DeltaPlanner {
     this.userPages = { pages: probe?.pagination.total_pages ?? 1, at: now };
     return this.userPages.pages;
   }
+}
+
+/** Catalog lookups in flight at once while planning users. */
+const LOOKUP_CONCURRENCY = 8;
+
+function bindAll(view: CatalogView): CatalogView {
+  return {
+    groups: () => view.groups(),
+    usersInGroup: name => view.usersInGroup(name),
+    userByPk: pk => view.userByPk(pk),
+    userByName: name => view.userByName(name),
+    usersDenied: name => view.usersDenied(name),
+  };
 }
 
 /** Up to this many users are always read one by one. */
