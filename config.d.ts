@@ -72,13 +72,13 @@ export interface AuthentikProviderConfig {
     pageSize?: number;
     /** Pages fetched at once. @default 8 */
     concurrency?: number;
-    /** Longest a burst runs before it rests. @default { seconds: 10 } */
+    /** Longest a burst runs before it rests. Default: schedule.timeout minus 1 minute (at least 10 s). */
     burstLength?: HumanDuration | string;
-    /** Pause between bursts of one walk. @default { seconds: 3 } */
+    /** Pause between bursts of one walk (the engine's minimum is 5 s). @default { seconds: 5 } */
     burstInterval?: HumanDuration | string;
-    /** Waits after consecutive errors (the last one repeats). @default [5s, 30s, 2m, 10m] */
+    /** Waits after consecutive errors (the last one repeats). @default [30s, 2m, 10m, 30m] */
     backoff?: Array<HumanDuration | string>;
-    /** Refuse a sweep that would remove more than this share of entities. @default 20 */
+    /** Refuse a sweep that would remove more than this share of entities. @default 25 */
     rejectRemovalsAbovePercentage?: number;
     /** Refuse a sweep when a walk found nothing at all. @default true */
     rejectEmptySourceCollections?: boolean;

@@ -52,6 +52,9 @@ export function createAuthentikWebhookValidator(options: WebhookValidatorOptions
         reject(403, 'Invalid webhook secret');
         return;
       }
+      // The ingress publishes these very headers as the event's metadata, which the events
+      // backend logs at debug level: the secret must not travel on.
+      delete request.headers[options.header];
     }
 
     if (request.raw.body.length > maxBodyBytes) {

@@ -174,6 +174,14 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
   ): Promise<EntityIteratorResult<WalkCursor>> {
     const state = await this.loadGroups(cursor.walkId, context);
     const all = state.groups.entities();
+    if (all.length === 0 && state.groups.excludedCount === 0) {
+      // Fail here, not after the users: the engine resumes a failed walk from its last mark,
+      // and a walk that had moved on to the users would never emit the groups again. The
+      // empty group index is not kept: the retry reads the groups again.
+      this.state = undefined;
+      await this.refuseEmptyDirectory(context);
+      this.state = state;
+    }
     const offset = cursor.offset ?? 0;
     const end = Math.min(all.length, offset + (this.options.maxBatchSize ?? Number.POSITIVE_INFINITY));
     const entities = all.slice(offset, end);
@@ -250,12 +258,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       return { done: false, entities: this.deferred(entities), cursor: next };
     }
     if (next.users === 0 && next.groups === 0) {
-      // An empty directory is far more likely a token that sees nothing than the truth:
-      // fail the walk (nothing is removed) and say so.
-      throw new Error(
-        'authentik listed no users and no groups. An internal service account token sees an empty ' +
-          'directory: use a token whose user holds authentik_core.view_user and authentik_core.view_group.',
-      );
+      throw emptyDirectoryError();
     }
     this.options.logger.info(
       `authentik walk ${cursor.walkId} complete: ${next.users} users, ${next.groups} groups in ${Math.round(
@@ -265,6 +268,23 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     this.state = undefined;
     await this.options.strandedRepair?.afterWalk(next.users + next.groups, entities.map(e => stringifyEntityRef(e)));
     return { done: true, entities: this.deferred(entities), cursor: next };
+  }
+
+  /**
+   * An empty directory is far more likely a token that sees nothing than the truth: fail
+   * the walk (nothing is removed) and say so, unless authentik does list users.
+   */
+  private async refuseEmptyDirectory(context: WalkContext): Promise<void> {
+    const probe = await this.options.api.listUsers({
+      page: 1,
+      pageSize: 1,
+      activeOnly: true,
+      types: eligibleUserTypes(this.mapping),
+      signal: context.signal,
+    });
+    if (!probe || probe.pagination.count === 0) {
+      throw emptyDirectoryError();
+    }
   }
 
   /** `concurrency`, unless a window (plus users re-read from its anchor) would exceed a batch. */
@@ -357,4 +377,11 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
         `is named "${collision.assigned}"`,
     );
   }
+}
+
+function emptyDirectoryError(): Error {
+  return new Error(
+    'authentik listed no users and no groups. An internal service account token sees an empty ' +
+      'directory: use a token whose user holds authentik_core.view_user and authentik_core.view_group.',
+  );
 }
