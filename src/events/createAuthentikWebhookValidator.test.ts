@@ -13,7 +13,12 @@ async function validate(options: Partial<WebhookValidatorOptions>, headers: Reco
   });
   let rejection: Partial<RequestRejectionDetails> | undefined;
   const raw = Buffer.from(JSON.stringify(payload) ?? '');
-  await validator({ body: payload, headers, raw: { body: raw, encoding: 'utf-8' } }, { reject: d => (rejection = d ?? {}) });
+  const request = { body: payload, headers: { ...headers }, raw: { body: raw, encoding: 'utf-8' as const } };
+  await validator(request, { reject: d => (rejection = d ?? {}) });
+  if (!rejection && !options.dangerouslyAllowUnauthenticated) {
+    // Accepted: the secret is not passed on with the published event (its metadata).
+    expect(Object.values(request.headers).join(' ')).not.toContain(SECRET);
+  }
   return rejection;
 }
 
