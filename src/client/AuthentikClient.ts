@@ -1,5 +1,5 @@
 import pRetry from 'p-retry';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import {
   AuthentikApiError,
   AuthentikPermissionError,
@@ -132,7 +132,7 @@ export class AuthentikClient implements AuthentikApi {
     );
   }
 
-  private async getPage<T extends z.ZodTypeAny>(
+  private async getPage<T extends z.ZodType>(
     path: string,
     schema: T,
     signal?: AbortSignal,
@@ -144,7 +144,7 @@ export class AuthentikClient implements AuthentikApi {
     return this.parse(path, response, schema);
   }
 
-  private async getOne<T extends z.ZodTypeAny>(
+  private async getOne<T extends z.ZodType>(
     path: string,
     schema: T,
     signal?: AbortSignal,
@@ -156,7 +156,7 @@ export class AuthentikClient implements AuthentikApi {
     return this.parse(path, response, schema);
   }
 
-  private parse<T extends z.ZodTypeAny>(path: string, response: FetchedResponse, schema: T): z.infer<T> {
+  private parse<T extends z.ZodType>(path: string, response: FetchedResponse, schema: T): z.infer<T> {
     const request = `GET /api/v3${path}`;
     if (response.status < 200 || response.status >= 300) {
       throw new AuthentikResponseError(request, response.status, describeDetail(response.body) || 'unexpected status');

@@ -30,7 +30,7 @@ import {
   UserToJSON,
   UserTypeEnum,
 } from '@goauthentik/api';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import { BASE_URL, groupUuid, userUid } from '../__testUtils__/fixtures';
 import { AuthentikClient } from './AuthentikClient';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 
 /**
  * What this module reads from authentik's REST API, validated on every response.
@@ -46,7 +46,7 @@ export const groupSchema = z.object({
   users: z.array(z.number().int()).nullish(),
 });
 
-export function pageSchema<T extends z.ZodTypeAny>(item: T) {
+export function pageSchema<T extends z.ZodType>(item: T) {
   return z.object({
     pagination: paginationSchema,
     results: z.array(item),

@@ -25,6 +25,8 @@ import { WalkProgress } from './WalkProgress';
 /** Per-burst resources handed to `next()`. */
 export interface WalkContext {
   signal: AbortSignal;
+  /** True until the burst's first `next()` has run. */
+  firstOfBurst: boolean;
 }
 
 /** In-memory state of the walk in progress: rebuilt from authentik if a burst resumes elsewhere. */
@@ -32,7 +34,7 @@ interface WalkState {
   walkId: string;
   groups: GroupIndex;
   /** Entity name → user pk, for the users walked so far (oldest keeps a contested name). */
-  userClaims: Map<string, string>;
+  userClaims: Map<string, number>;
   /**
    * Where the next window of this walk starts, as far as this process knows. Another
    * replica may have walked on in between: the claims then miss its users, and are rebuilt.
@@ -117,7 +119,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     }
     const controller = new AbortController();
     try {
-      await burst({ signal: controller.signal });
+      await burst({ signal: controller.signal, firstOfBurst: true });
     } finally {
       controller.abort();
     }
@@ -127,7 +129,11 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     if (rawCursor === undefined) {
       return { done: false, entities: [], cursor: this.startWalk() };
     }
-    const cursor = this.parseCursor(rawCursor);
+    let cursor = this.parseCursor(rawCursor);
+    if (context.firstOfBurst) {
+      context.firstOfBurst = false;
+      cursor = this.rewindLastBatch(cursor);
+    }
     switch (cursor.phase) {
       case 'scheduled':
         return this.waitForStart(cursor, context);
@@ -138,6 +144,34 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       default:
         throw new Error('unreachable');
     }
+  }
+
+  /**
+   * The engine records a batch in three separate writes (the mark with its cursor, the
+   * mark's entities, the catalog change). A replica stopped between the first two leaves a
+   * stored cursor whose entities were never marked, and the walk's sweep would remove them
+   * although authentik has them. So each burst starts by emitting the last batch again:
+   * re-marking is harmless, and costs one window per burst.
+   */
+  private rewindLastBatch(cursor: WalkCursor): WalkCursor {
+    if (cursor.phase === 'groups' && cursor.offset) {
+      return { ...cursor, offset: Math.max(0, cursor.offset - (this.options.maxBatchSize ?? cursor.offset)) };
+    }
+    if (cursor.phase !== 'users') {
+      return cursor;
+    }
+    if (cursor.page === 1 && cursor.afterPk === 0) {
+      return { phase: 'groups', walkId: cursor.walkId, startedAt: cursor.startedAt };
+    }
+    if (!cursor.previousWindow) {
+      return cursor;
+    }
+    const { page, afterPk } = cursor.previousWindow;
+    if (this.state?.walkId === cursor.walkId && this.state.position.page === cursor.page) {
+      // Same process, same walk: the claims already hold those users; keep them.
+      this.state.position = { page, afterPk };
+    }
+    return { ...cursor, page, afterPk, anchorFirstPk: undefined, previousWindow: undefined };
   }
 
   /**
@@ -235,7 +269,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
 
     const entities: Entity[] = [];
     for (const user of window.users) {
-      const claim = claimName(state.userClaims, userBaseName(user), String(user.pk), userNameSuffixes(user));
+      const claim = claimName(state.userClaims, userBaseName(user), user.pk, userNameSuffixes(user));
       if (claim.collision) this.warnCollision('user', { ...claim.collision, raw: user.username });
       const entity = await mapUser(user, claim.name, state.groups, this.mapping, this.options.transformers?.user);
       if (entity) entities.push(entity);
@@ -345,7 +379,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       });
       for (const user of window.users) {
         if (user.pk > cursor.afterPk) break;
-        claimName(state.userClaims, userBaseName(user), String(user.pk), userNameSuffixes(user));
+        claimName(state.userClaims, userBaseName(user), user.pk, userNameSuffixes(user));
       }
       if (window.done) break;
       page = window.nextPage;

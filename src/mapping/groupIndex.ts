@@ -6,7 +6,6 @@ import { sanitizeName, toEntityName } from './names';
 import { GroupTransformer, MappingOptions } from './types';
 
 interface EmittedGroup {
-  group: AuthentikGroup;
   entity: GroupEntity;
   parentKeys: string[];
   rank: number;
@@ -65,7 +64,7 @@ export class GroupIndex {
         if (renamed.collision) collisions.push({ ...renamed.collision, raw: group.name });
         entity = { ...entity, metadata: { ...entity.metadata, name: renamed.name } };
       }
-      emitted.set(key, { group, entity, parentKeys: parentPksOf(group), rank });
+      emitted.set(key, { entity, parentKeys: parentPksOf(group), rank });
     }
     resolveHierarchy(emitted);
     return new GroupIndex(emitted, collisions, excludedCount);

@@ -20,10 +20,10 @@ export interface NameCollision {
  * `<base>-<suffix>` with the first suffix that is free: deterministic whatever the order
  * in which authentik lists them.
  */
-export function claimName(
-  claims: Map<string, string>,
+export function claimName<K extends string | number>(
+  claims: Map<string, K>,
   base: string,
-  key: string,
+  key: K,
   suffixes: string[],
 ): { name: string; collision?: NameCollision } {
   const owner = claims.get(base);
@@ -36,7 +36,7 @@ export function claimName(
     const candidateOwner = claims.get(candidate);
     if (candidateOwner === undefined || candidateOwner === key) {
       claims.set(candidate, key);
-      return { name: candidate, collision: { name: base, keptBy: owner, renamed: key, assigned: candidate } };
+      return { name: candidate, collision: { name: base, keptBy: String(owner), renamed: String(key), assigned: candidate } };
     }
   }
   throw new Error(`No free entity name for ${key} (base "${base}")`);
