@@ -213,20 +213,31 @@ export class AuthentikClient implements AuthentikApi {
   }
 
   private async attempt(path: string, request: string, signal?: AbortSignal): Promise<FetchedResponse> {
+    signal?.throwIfAborted();
     const started = performance.now();
-    const timeout = AbortSignal.timeout(this.options.requestTimeoutMs ?? 30_000);
+    // One controller per request, released when it ends: timers and listeners on the
+    // burst's long-lived signal must not pile up over a walk of thousands of requests.
+    const controller = new AbortController();
+    const timeoutMs = this.options.requestTimeoutMs ?? 30_000;
+    const timer = setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
     let response: Response;
+    let body: string;
     try {
       response = await this.fetchImpl(`${this.options.baseUrl}/api/v3${path}`, {
         headers: { Authorization: `Bearer ${this.options.token}`, Accept: 'application/json' },
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        signal: controller.signal,
       });
+      body = await response.text();
     } catch (error) {
       this.options.onRequest?.({ path, durationMs: performance.now() - started });
       if (signal?.aborted) throw error;
       throw new RetryableFailure(undefined, `network error: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
-    const body = await response.text();
     this.options.onRequest?.({ path, status: response.status, durationMs: performance.now() - started });
     if (response.status === 401 || response.status === 403) {
       throw new AuthentikPermissionError(request, response.status, describeDetail(body));

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { DeferredEntity } from '@backstage/plugin-catalog-node';
@@ -118,6 +119,8 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       await sleep(delay);
     }
     const controller = new AbortController();
+    // Each request of a window listens to this signal while it is in flight.
+    setMaxListeners(Math.max(50, this.options.config.incremental.concurrency * 4), controller.signal);
     try {
       await burst({ signal: controller.signal, firstOfBurst: true });
     } finally {
