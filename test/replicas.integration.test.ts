@@ -280,8 +280,11 @@ describeIfPostgres('authentik ingestion with two backend replicas on one Postgre
         `walk 1 ${walk1}: completed by ${finisher.name} at ${secs(completedAt)}; bursts A=${byReplica('A')} B=${byReplica('B')}; ` +
           `authentik requests ${requests} (one walk = ${ONE_WALK}, resumes ${resumes.length} costing ${resumeCost})`,
       );
+      // Each burst after the first also re-reads its predecessor's last window (the provider
+      // re-marks it, in case a replica died between the engine's mark writes): 2 requests.
+      const rewindCost = 2 * Math.max(0, bursts.length - 1);
       expect(requests).toBeGreaterThanOrEqual(ONE_WALK);
-      expect(requests).toBeLessThanOrEqual(ONE_WALK + resumeCost + 2);
+      expect(requests).toBeLessThanOrEqual(ONE_WALK + resumeCost + rewindCost + 2);
       expect(requests).toBeLessThan(1.5 * ONE_WALK + resumeCost);
 
       // The catalog holds exactly the expected users, read through either replica.

@@ -169,12 +169,12 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     if (!cursor.previousWindow) {
       return cursor;
     }
-    const { page, afterPk } = cursor.previousWindow;
+    const { page, afterPk, users = cursor.users } = cursor.previousWindow;
     if (this.state?.walkId === cursor.walkId && this.state.position.page === cursor.page) {
       // Same process, same walk: the claims already hold those users; keep them.
       this.state.position = { page, afterPk };
     }
-    return { ...cursor, page, afterPk, anchorFirstPk: undefined, previousWindow: undefined };
+    return { ...cursor, page, afterPk, users, anchorFirstPk: undefined, previousWindow: undefined };
   }
 
   /**
@@ -264,8 +264,8 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     this.options.observer?.onPage?.('users', window.requests);
     if (window.shifted && cursor.previousWindow) {
       this.options.logger.debug(`authentik's user list shifted during walk ${cursor.walkId}; re-reading page ${cursor.previousWindow.page}`);
-      const { page, afterPk } = cursor.previousWindow;
-      const again = { ...cursor, page, afterPk, anchorFirstPk: undefined, previousWindow: undefined };
+      const { page, afterPk, users = cursor.users } = cursor.previousWindow;
+      const again = { ...cursor, page, afterPk, users, anchorFirstPk: undefined, previousWindow: undefined };
       state.position = { page, afterPk };
       return { done: false, entities: [], cursor: again };
     }
@@ -286,7 +286,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       afterPk: window.afterPk,
       users: cursor.users + entities.length,
       anchorFirstPk: moved ? window.lastPageFirstPk : undefined,
-      previousWindow: moved ? { page: cursor.page, afterPk: cursor.afterPk } : undefined,
+      previousWindow: moved ? { page: cursor.page, afterPk: cursor.afterPk, users: cursor.users } : undefined,
     };
     state.position = { page: next.page, afterPk: next.afterPk };
     this.progress?.report(next.users, window.totalPages - next.page + 1, next.page - 1);

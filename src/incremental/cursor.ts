@@ -27,7 +27,14 @@ export const walkCursorSchema = z.discriminatedUnion('phase', [
     /** First pk of the previous window's last page, as read then. */
     anchorFirstPk: z.number().int().optional(),
     /** Where the previous window started, to read it again if the list shifted under it. */
-    previousWindow: z.object({ page: z.number().int().positive(), afterPk: z.number().int().nonnegative() }).optional(),
+    previousWindow: z
+      .object({
+        page: z.number().int().positive(),
+        afterPk: z.number().int().nonnegative(),
+        /** Users emitted before that window. */
+        users: z.number().int().nonnegative().optional(),
+      })
+      .optional(),
   }),
 ]);
 

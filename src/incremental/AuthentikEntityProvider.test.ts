@@ -1,0 +1,56 @@
+import { mockServices } from '@backstage/backend-test-utils';
+import { MemoryAuthentik } from '../__testUtils__/MemoryAuthentik';
+import { testInstanceConfig } from '../__testUtils__/walk';
+import { AuthentikEntityProvider, WalkContext } from './AuthentikEntityProvider';
+import { WalkCursor } from './cursor';
+
+function setup(users: number, maxBatchSize?: number) {
+  const dir = new MemoryAuthentik();
+  for (let i = 0; i < users; i++) dir.addUser({ username: `user${i}` });
+  dir.addGroup({ name: 'Team' });
+  const config = testInstanceConfig();
+  config.incremental = { ...config.incremental, pageSize: 10, concurrency: 2 };
+  const provider = new AuthentikEntityProvider({ config, api: dir, logger: mockServices.logger.mock(), maxBatchSize });
+  return { dir, provider };
+}
+
+const names = (result: { entities?: Array<{ entity: { metadata: { name: string } } }> }) =>
+  (result.entities ?? []).map(e => e.entity.metadata.name);
+
+describe('AuthentikEntityProvider', () => {
+  it('starts every burst by emitting the last batch again, so a batch the engine never marked is not lost', async () => {
+    const { provider } = setup(50);
+    const context: WalkContext = { signal: new AbortController().signal, firstOfBurst: false };
+    let cursor: WalkCursor | undefined;
+    const batches: string[][] = [];
+    for (let i = 0; i < 4; i++) {
+      const result = await provider.next(context, cursor);
+      batches.push(names(result));
+      cursor = result.cursor;
+    }
+    // batches: [] (start), [group], users 1-20, users 21-40. A new burst resumes from the
+    // stored cursor (after users 21-40) and first emits users 21-40 again.
+    const resumed = await provider.next({ signal: new AbortController().signal, firstOfBurst: true }, cursor);
+    expect(names(resumed)).toEqual(batches[3]);
+    expect(resumed.done).toBe(false);
+    const rest = await provider.next({ signal: new AbortController().signal, firstOfBurst: false }, resumed.cursor);
+    expect(names(rest)).toEqual(Array.from({ length: 10 }, (_, i) => `user${40 + i}`));
+    expect(rest.done).toBe(true);
+  });
+
+  it('keeps every batch within the engine limit (SQLite: 500 rows per insert)', async () => {
+    const { provider, dir } = setup(30, 12);
+    for (let i = 0; i < 20; i++) dir.addGroup({ name: `Group ${i}` });
+    const context: WalkContext = { signal: new AbortController().signal, firstOfBurst: false };
+    let cursor: WalkCursor | undefined;
+    const sizes: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const result = await provider.next(context, cursor);
+      sizes.push(result.entities?.length ?? 0);
+      if (result.done) break;
+      cursor = result.cursor;
+    }
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(12);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(30 + 21);
+  });
+});
