@@ -98,7 +98,7 @@ export class AuthentikClient implements AuthentikApi {
     if (request.activeOnly) query.set('is_active', 'true');
     for (const type of request.types ?? []) query.append('type', type);
     if (request.groupPk) query.set('groups_by_pk', toDashedUuid(request.groupPk));
-    return this.getPage(`/core/users/?${query}`, userPageSchema, request.signal);
+    return this.get(`/core/users/?${query}`, userPageSchema, request.signal);
   }
 
   /** One page of groups ordered by pk, without embedded members, roles or children. */
@@ -112,7 +112,7 @@ export class AuthentikClient implements AuthentikApi {
       include_parents: 'false',
       include_roles: 'false',
     });
-    return this.getPage(`/core/groups/?${query}`, groupPageSchema, request.signal);
+    return this.get(`/core/groups/?${query}`, groupPageSchema, request.signal);
   }
 
   /** A user by pk, or `undefined` when authentik has no such user. */
@@ -120,35 +120,23 @@ export class AuthentikClient implements AuthentikApi {
     if (!/^\d+$/.test(pk)) {
       throw new AuthentikApiError(`"${pk}" is not a user pk`, 'GET /core/users/{pk}/');
     }
-    return this.getOne(`/core/users/${pk}/?include_groups=false&include_roles=false`, userSchema, signal);
+    return this.get(`/core/users/${pk}/?include_groups=false&include_roles=false`, userSchema, signal);
   }
 
   /** A group by UUID (dashed or not), or `undefined` when authentik has no such group. */
   async getGroup(pk: string, signal?: AbortSignal): Promise<AuthentikGroup | undefined> {
-    return this.getOne(
+    return this.get(
       `/core/groups/${toDashedUuid(pk)}/?include_users=false&include_children=false&include_roles=false`,
       groupSchema,
       signal,
     );
   }
 
-  private async getPage<T extends z.ZodType>(
-    path: string,
-    schema: T,
-    signal?: AbortSignal,
-  ): Promise<z.infer<T> | undefined> {
-    const response = await this.request(path, signal);
-    if (response.status === 404) {
-      return undefined; // {"detail": "Invalid page."}: past the last page.
-    }
-    return this.parse(path, response, schema);
-  }
-
-  private async getOne<T extends z.ZodType>(
-    path: string,
-    schema: T,
-    signal?: AbortSignal,
-  ): Promise<z.infer<T> | undefined> {
+  /**
+   * GET and validate; `undefined` on 404 (no such object, or for a list
+   * `{"detail": "Invalid page."}`: past the last page).
+   */
+  private async get<T extends z.ZodType>(path: string, schema: T, signal?: AbortSignal): Promise<z.infer<T> | undefined> {
     const response = await this.request(path, signal);
     if (response.status === 404) {
       return undefined;
