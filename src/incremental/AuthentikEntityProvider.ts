@@ -164,7 +164,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       return cursor;
     }
     if (cursor.page === 1 && cursor.afterPk === 0) {
-      return { phase: 'groups', walkId: cursor.walkId, startedAt: cursor.startedAt };
+      return { phase: 'groups', walkId: cursor.walkId, startedAt: cursor.startedAt, again: true };
     }
     if (!cursor.previousWindow) {
       return cursor;
@@ -227,9 +227,11 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       return { done: false, entities: this.deferred(entities), cursor: { ...cursor, offset: end } };
     }
     this.progress = new WalkProgress(this.options.logger, cursor.walkId, cursor.startedAt);
-    this.options.logger.info(
-      `authentik walk ${cursor.walkId}: ${all.length} groups (${state.groups.excludedCount} excluded or skipped)`,
-    );
+    if (!cursor.again) {
+      this.options.logger.info(
+        `authentik walk ${cursor.walkId}: ${all.length} groups (${state.groups.excludedCount} excluded or skipped)`,
+      );
+    }
     return {
       done: false,
       entities: this.deferred(entities),

@@ -14,6 +14,8 @@ export const walkCursorSchema = z.discriminatedUnion('phase', [
     startedAt: z.number(),
     /** Groups already emitted (they go out in batches the engine can insert). */
     offset: z.number().int().nonnegative().optional(),
+    /** Emitting the groups again at the start of a burst (see `rewindLastBatch`). */
+    again: z.boolean().optional(),
   }),
   /** Walking users, page by page. */
   z.object({
