@@ -13,6 +13,7 @@ import { CronTime } from 'cron';
 import { AuthentikApi } from '../client/AuthentikClient';
 import { AuthentikInstanceConfig, durationToMs } from '../config';
 import { GroupIndex } from '../mapping/groupIndex';
+import { HashedNameClaims } from '../mapping/HashedNameClaims';
 import { claimName, NameCollision } from '../mapping/nameClaims';
 import { eligibleUserTypes, mapUser, userBaseName, userNameSuffixes } from '../mapping/userMapping';
 import { MappingOptions, Transformers } from '../mapping/types';
@@ -35,7 +36,7 @@ interface WalkState {
   walkId: string;
   groups: GroupIndex;
   /** Entity name → user pk, for the users walked so far (oldest keeps a contested name). */
-  userClaims: Map<string, number>;
+  userClaims: HashedNameClaims;
   /**
    * Where the next window of this walk starts, as far as this process knows. Another
    * replica may have walked on in between: the claims then miss its users, and are rebuilt.
@@ -346,7 +347,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     this.options.observer?.onPage?.('groups', Math.max(1, Math.ceil(groups.length / incremental.pageSize)));
     const index = await GroupIndex.build(groups, this.mapping, this.options.transformers?.group);
     for (const collision of index.collisions) this.warnCollision('group', collision);
-    this.state = { walkId, groups: index, userClaims: new Map(), position: { page: 1, afterPk: 0 } };
+    this.state = { walkId, groups: index, userClaims: new HashedNameClaims(), position: { page: 1, afterPk: 0 } };
     return this.state;
   }
 

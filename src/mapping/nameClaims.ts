@@ -20,8 +20,14 @@ export interface NameCollision {
  * `<base>-<suffix>` with the first suffix that is free: deterministic whatever the order
  * in which authentik lists them.
  */
+/** Entity name → owner key; a `Map` fits, and so does `HashedNameClaims` for user pks. */
+export interface NameClaimsTable<K> {
+  get(name: string): K | undefined;
+  set(name: string, key: K): unknown;
+}
+
 export function claimName<K extends string | number>(
-  claims: Map<string, K>,
+  claims: NameClaimsTable<K>,
   base: string,
   key: K,
   suffixes: string[],
