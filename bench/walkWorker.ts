@@ -10,40 +10,30 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import type { DeferredEntity } from '@backstage/plugin-catalog-node';
 import { AuthentikClient } from '../src/client/AuthentikClient';
-import type { AuthentikInstanceConfig } from '../src/config';
+import { ConfigReader } from '@backstage/config';
+import { AuthentikInstanceConfig, readAuthentikConfigs } from '../src/config';
 import { AuthentikEntityProvider } from '../src/incremental/AuthentikEntityProvider';
 import type { WalkCursor } from '../src/incremental/cursor';
 import { ANNOTATION_USER_PK } from '../src/mapping/types';
 import type { WalkWorkerInput, WalkWorkerResult } from './walkProtocol';
 
+/** The instance config as a user would write it, read by the module's own config reader. */
 function benchConfig(input: WalkWorkerInput): AuthentikInstanceConfig {
-  return {
-    id: 'bench',
-    baseUrl: input.baseUrl,
-    token: input.token,
-    excludeGroups: [],
-    includeServiceAccounts: false,
-    schedule: {
-      frequency: { kind: 'rest', rest: { minutes: 30 } },
-      timeout: { minutes: 3 },
-      initialDelay: { seconds: 0 },
-      scope: 'global',
-    },
-    webhook: {
-      header: 'authorization',
-      dangerouslyAllowUnauthenticated: false,
-      coalesceWindow: { milliseconds: 250 },
-    },
-    incremental: {
-      pageSize: input.pageSize,
-      concurrency: input.concurrency,
-      burstLength: { minutes: 2 },
-      burstInterval: { seconds: 5 },
-      backoff: [{ seconds: 30 }],
-      rejectRemovalsAbovePercentage: 25,
-      rejectEmptySourceCollections: true,
-    },
-  };
+  const [config] = readAuthentikConfigs(
+    new ConfigReader({
+      catalog: {
+        providers: {
+          authentik: {
+            baseUrl: input.baseUrl,
+            token: input.token,
+            schedule: { initialDelay: { seconds: 0 } },
+            incremental: { pageSize: input.pageSize, concurrency: input.concurrency },
+          },
+        },
+      },
+    }),
+  );
+  return config;
 }
 
 /** Drops info/debug (the walk's progress lines), counts warnings and errors. */

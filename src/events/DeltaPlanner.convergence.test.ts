@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { seededRandom } from '../../dev/demo-authentik/random';
 import { normalizeGroupPk } from '../client/schemas';
 import { MemoryAuthentik } from '../__testUtils__/MemoryAuthentik';
 import { MemoryCatalog } from '../__testUtils__/MemoryCatalog';
@@ -194,18 +195,6 @@ function changeSetOf(hints: Hint[]): ChangeSet {
   return changes;
 }
 
-/** A small deterministic PRNG, so that a failing case replays identically. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('webhook deltas converge to the full walk', () => {
   const config = testInstanceConfig({ excludeGroups: EXCLUDED });
   const mapping = {
@@ -227,7 +216,7 @@ describe('webhook deltas converge to the full walk', () => {
           if (hints.length) catalog.apply(await planner.plan(changeSetOf(hints)));
         };
 
-        const random = prng(shuffleSeed);
+        const random = seededRandom(shuffleSeed);
         const held: Hint[] = [];
         const dropped: Hint[] = [];
         for (const { operation: o, fate } of changes) {
