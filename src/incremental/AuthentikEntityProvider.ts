@@ -12,7 +12,7 @@ import type { EventParams } from '@backstage/plugin-events-node';
 import { CronTime } from 'cron';
 import { AuthentikApi } from '../client/AuthentikClient';
 import { AuthentikInstanceConfig, durationToMs } from '../config';
-import { GroupIndex } from '../mapping/groupIndex';
+import { GroupIndex, GroupNames } from '../mapping/groupIndex';
 import { HashedNameClaims } from '../mapping/HashedNameClaims';
 import { claimName, NameCollision } from '../mapping/nameClaims';
 import { eligibleUserTypes, mapUser, userBaseName, userNameSuffixes } from '../mapping/userMapping';
@@ -34,7 +34,8 @@ export interface WalkContext {
 /** In-memory state of the walk in progress: rebuilt from authentik if a burst resumes elsewhere. */
 interface WalkState {
   walkId: string;
-  groups: GroupIndex;
+  /** The full index while groups are emitted; then only their names (see `namesOnly`). */
+  groups: GroupIndex | GroupNames;
   /** Entity name → user pk, for the users walked so far (oldest keeps a contested name). */
   userClaims: HashedNameClaims;
   /**
@@ -210,9 +211,9 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     cursor: Extract<WalkCursor, { phase: 'groups' }>,
     context: WalkContext,
   ): Promise<EntityIteratorResult<WalkCursor>> {
-    const state = await this.loadGroups(cursor.walkId, context);
-    const all = state.groups.entities();
-    if (all.length === 0 && state.groups.excludedCount === 0) {
+    const { state, index } = await this.loadGroupIndex(cursor.walkId, context);
+    const all = index.entities();
+    if (all.length === 0 && index.excludedCount === 0) {
       // Fail here, not after the users: the engine resumes a failed walk from its last mark,
       // and a walk that had moved on to the users would never emit the groups again. The
       // empty group index is not kept: the retry reads the groups again.
@@ -230,9 +231,11 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     this.progress = new WalkProgress(this.options.logger, cursor.walkId, cursor.startedAt);
     if (!cursor.again) {
       this.options.logger.info(
-        `authentik walk ${cursor.walkId}: ${all.length} groups (${state.groups.excludedCount} excluded or skipped)`,
+        `authentik walk ${cursor.walkId}: ${all.length} groups (${index.excludedCount} excluded or skipped)`,
       );
     }
+    // The users only need the groups' names: let the entities go for the rest of the walk.
+    state.groups = index.namesOnly();
     return {
       done: false,
       entities: this.deferred(entities),
@@ -334,6 +337,16 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     return maxBatchSize ? Math.max(1, Math.min(concurrency, Math.floor(maxBatchSize / pageSize) - 1)) : concurrency;
   }
 
+  /** The walk's state with its full group index (read again if only names were kept). */
+  private async loadGroupIndex(walkId: string, context: WalkContext): Promise<{ state: WalkState; index: GroupIndex }> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const state = await this.loadGroups(walkId, context);
+      if (state.groups instanceof GroupIndex) return { state, index: state.groups };
+      this.state = undefined;
+    }
+    throw new Error('unreachable: a freshly read group index');
+  }
+
   private async loadGroups(walkId: string, context: WalkContext): Promise<WalkState> {
     if (this.state?.walkId === walkId) {
       return this.state;
@@ -370,6 +383,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       this.state = undefined;
     }
     const state = await this.loadGroups(cursor.walkId, context);
+    if (state.groups instanceof GroupIndex) state.groups = state.groups.namesOnly();
     const { incremental } = this.options.config;
     let page = 1;
     let afterPk = 0;

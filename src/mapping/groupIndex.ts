@@ -96,13 +96,36 @@ export class GroupIndex {
 
   /** The entity names of a user's groups: excluded and unknown groups dropped. */
   memberOf(groupPks: string[]): string[] {
-    const names = new Set<string>();
-    for (const pk of groupPks) {
-      const name = this.nameOf(pk);
-      if (name) names.add(name);
-    }
-    return [...names].sort();
+    return memberNames(groupPks, pk => this.nameOf(pk));
   }
+
+  /** Just what mapping users needs, without the entities (for the rest of a long walk). */
+  namesOnly(): GroupNames {
+    return new GroupNames(new Map([...this.emitted].map(([key, node]) => [key, node.entity.metadata.name])));
+  }
+}
+
+/** What mapping a user needs from the groups: their entity names. */
+export interface GroupMemberships {
+  memberOf(groupPks: string[]): string[];
+}
+
+/** Group pk → entity name, of the emitted groups. */
+export class GroupNames implements GroupMemberships {
+  constructor(private readonly names: Map<string, string>) {}
+
+  memberOf(groupPks: string[]): string[] {
+    return memberNames(groupPks, pk => this.names.get(normalizeGroupPk(pk)));
+  }
+}
+
+function memberNames(groupPks: string[], nameOf: (pk: string) => string | undefined): string[] {
+  const names = new Set<string>();
+  for (const pk of groupPks) {
+    const name = nameOf(pk);
+    if (name) names.add(name);
+  }
+  return [...names].sort();
 }
 
 /**

@@ -1,7 +1,7 @@
 import { UserEntity } from '@backstage/catalog-model';
 import { AuthentikUser } from '../client/schemas';
 import { defaultUserEntity } from './defaultTransformers';
-import { GroupIndex } from './groupIndex';
+import { GroupMemberships } from './groupIndex';
 import { MappingOptions, UserTransformer } from './types';
 
 const SERVICE_ACCOUNT_TYPES = new Set(['service_account', 'internal_service_account']);
@@ -32,7 +32,7 @@ export function userNameSuffixes(user: AuthentikUser): string[] {
 export async function mapUser(
   user: AuthentikUser,
   name: string,
-  groups: GroupIndex,
+  groups: GroupMemberships,
   options: MappingOptions,
   transform?: UserTransformer,
 ): Promise<UserEntity | undefined> {
