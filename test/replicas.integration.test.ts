@@ -354,9 +354,13 @@ describeIfPostgres('authentik ingestion with two backend replicas on one Postgre
       // found a cursor its own state (if any) was behind, rebuilt it and read on from there.
       // (A switch after which the other replica only re-emitted the previous batch, as every
       // burst first does, leaves the cursor where this replica left it: no rebuild needed.)
-      expect(resumes.length).toBeGreaterThanOrEqual(2);
+      // A replica that takes a burst after the other one advanced the walk rebuilds its state
+      // from the stored cursor ("Resuming … at page n"). When the other one only re-emitted
+      // the previous batch (as every burst starts), nothing moved and no rebuild is needed, so
+      // which replica logs resumes depends on timing; at least one mid-walk resume must exist.
+      expect(resumes.length).toBeGreaterThanOrEqual(1);
       expect(resumes.length).toBeLessThanOrEqual(switches);
-      expect(new Set(resumes.map(m => m.replica))).toEqual(new Set(['A', 'B']));
+      expect(new Set(sequence)).toEqual(new Set(['A', 'B']));
       for (const m of resumes) expect(Number(m.match[2])).toBeGreaterThan(1);
 
       note(`walk 2: all users and ${pairs.length} colliding pairs correct at ${secs(Date.now())}`);
