@@ -4,16 +4,12 @@ import {
   OrderingTerm,
   SortValue,
   booleanFilter,
-  comparatorFor,
   invalidChoice,
   listFilter,
-  orderingFrom,
-  orderingKey,
   textFilter,
 } from './query';
 import { GroupRecord } from './types';
-import { SortedIndex } from './sorted-index';
-import { VersionedCache } from './versioned-cache';
+import { Listing, ListFilter, filterBuilder } from './listing';
 
 type Group = Readonly<GroupRecord>;
 
@@ -21,49 +17,26 @@ const ORDERING_FIELDS = ['pk', 'num_pk', 'name', 'is_superuser'];
 const DEFAULT_ORDERING: readonly OrderingTerm[] = [{ field: 'name', descending: false }];
 
 /** `GET /core/groups/`: filtered and ordered groups from the live directory. */
-export class GroupListing {
-  private readonly filtered: VersionedCache<readonly Group[]>;
-  private readonly orderings = new Map<string, SortedIndex<Group>>();
-
-  constructor(private readonly directory: DemoDirectory) {
-    this.filtered = new VersionedCache(() => directory.version);
+export class GroupListing extends Listing<Group> {
+  constructor(directory: DemoDirectory) {
+    super(directory, {
+      orderingFields: ORDERING_FIELDS,
+      defaultOrdering: DEFAULT_ORDERING,
+      source: directory => ({
+        version: () => directory.version,
+        all: () => [...directory.groupRecords()],
+        isLive: group => directory.groupRecord(group.pk) === group,
+        touchedSince: version => directory.groupsTouchedSince(version),
+      }),
+      sortValue,
+      // `pk` is the UUID: its string order is Postgres' uuid order.
+      tieBreak: group => group.num_pk,
+    });
   }
 
-  list(params: URLSearchParams): readonly Group[] {
-    const ordering = orderingFrom(params, ORDERING_FIELDS, DEFAULT_ORDERING);
-    const filter = this.filterFrom(params);
-    const sortKey = orderingKey(ordering);
-    const sorted = this.sortedIndex(sortKey, ordering).get();
-    if (filter.key === '') return sorted;
-    return this.filtered.get(`${sortKey}|${filter.key}`, () => sorted.filter(filter.accepts));
-  }
-
-  private sortedIndex(key: string, ordering: readonly OrderingTerm[]): SortedIndex<Group> {
-    let index = this.orderings.get(key);
-    if (!index) {
-      const directory = this.directory;
-      index = new SortedIndex<Group>(
-        {
-          version: () => directory.version,
-          all: () => [...directory.groupRecords()],
-          isLive: group => directory.groupRecord(group.pk) === group,
-          touchedSince: version => directory.groupsTouchedSince(version),
-        },
-        // `pk` is the UUID: its string order is Postgres' uuid order.
-        comparatorFor<Group>(ordering, sortValue, group => group.num_pk),
-      );
-      this.orderings.set(key, index);
-    }
-    return index;
-  }
-
-  private filterFrom(params: URLSearchParams): { key: string; accepts: (group: Group) => boolean } {
-    const checks: Array<(group: Group) => boolean> = [];
-    const keyParts: string[] = [];
-    const add = (key: string, check: (group: Group) => boolean) => {
-      keyParts.push(key);
-      checks.push(check);
-    };
+  protected filterFrom(params: URLSearchParams): ListFilter<Group> {
+    const filters = filterBuilder<Group>();
+    const add = filters.add;
 
     const name = textFilter(params, 'name');
     if (name !== undefined) add(`name=${name}`, g => g.name === name);
@@ -91,7 +64,7 @@ export class GroupListing {
     const search = textFilter(params, 'search')?.toLowerCase();
     if (search !== undefined) add(`search=${search}`, g => g.name.toLowerCase().includes(search));
 
-    return { key: keyParts.join('&'), accepts: group => checks.every(check => check(group)) };
+    return filters.build();
   }
 }
 

@@ -4,18 +4,14 @@ import {
   OrderingTerm,
   SortValue,
   booleanFilter,
-  comparatorFor,
   dateTimeFilter,
   invalidChoice,
   listFilter,
-  orderingFrom,
-  orderingKey,
   textFilter,
 } from './query';
 import { HttpError } from './http';
 import { USER_TYPES, UserRecord } from './types';
-import { SortedIndex } from './sorted-index';
-import { VersionedCache } from './versioned-cache';
+import { Listing, ListFilter, filterBuilder } from './listing';
 
 type User = Readonly<UserRecord>;
 
@@ -23,49 +19,26 @@ const ORDERING_FIELDS = ['pk', 'username', 'name', 'email', 'is_active', 'last_l
 const DEFAULT_ORDERING: readonly OrderingTerm[] = [{ field: 'username', descending: false }];
 
 /** `GET /core/users/`: filtered and ordered users from the live directory. */
-export class UserListing {
-  private readonly filtered: VersionedCache<readonly User[]>;
-  private readonly orderings = new Map<string, SortedIndex<User>>();
-
-  constructor(private readonly directory: DemoDirectory) {
-    this.filtered = new VersionedCache(() => directory.version);
-  }
-
-  list(params: URLSearchParams): readonly User[] {
-    const ordering = orderingFrom(params, ORDERING_FIELDS, DEFAULT_ORDERING);
-    const filter = this.filterFrom(params);
-    const sortKey = orderingKey(ordering);
-    const sorted = this.sortedIndex(sortKey, ordering).get();
-    if (filter.key === '') return sorted;
-    return this.filtered.get(`${sortKey}|${filter.key}`, () => sorted.filter(filter.accepts));
-  }
-
-  private sortedIndex(key: string, ordering: readonly OrderingTerm[]): SortedIndex<User> {
-    let index = this.orderings.get(key);
-    if (!index) {
-      const directory = this.directory;
-      index = new SortedIndex<User>(
-        {
-          version: () => directory.version,
-          all: () => [...directory.userRecords()],
-          isLive: user => directory.userRecord(user.pk) === user,
-          touchedSince: version => directory.usersTouchedSince(version),
-        },
-        comparatorFor<User>(ordering, sortValue, user => user.pk),
-      );
-      this.orderings.set(key, index);
-    }
-    return index;
+export class UserListing extends Listing<User> {
+  constructor(directory: DemoDirectory) {
+    super(directory, {
+      orderingFields: ORDERING_FIELDS,
+      defaultOrdering: DEFAULT_ORDERING,
+      source: directory => ({
+        version: () => directory.version,
+        all: () => [...directory.userRecords()],
+        isLive: user => directory.userRecord(user.pk) === user,
+        touchedSince: version => directory.usersTouchedSince(version),
+      }),
+      sortValue,
+      tieBreak: user => user.pk,
+    });
   }
 
   /** Parses (and validates, as django-filter does) every supported filter. */
-  private filterFrom(params: URLSearchParams): { key: string; accepts: (user: User) => boolean } {
-    const checks: Array<(user: User) => boolean> = [];
-    const keyParts: string[] = [];
-    const add = (key: string, check: (user: User) => boolean) => {
-      keyParts.push(key);
-      checks.push(check);
-    };
+  protected filterFrom(params: URLSearchParams): ListFilter<User> {
+    const filters = filterBuilder<User>();
+    const add = filters.add;
 
     const isActive = booleanFilter(params, 'is_active');
     if (isActive !== undefined) add(`is_active=${isActive}`, u => u.is_active === isActive);
@@ -119,7 +92,7 @@ export class UserListing {
       add(`search=${search}`, u => [u.username, u.name, u.email].some(v => v.toLowerCase().includes(search)));
     }
 
-    return { key: keyParts.join('&'), accepts: user => checks.every(check => check(user)) };
+    return filters.build();
   }
 
   private groupPk(raw: string): string {
