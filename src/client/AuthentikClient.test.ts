@@ -252,12 +252,41 @@ describe('AuthentikClient responses', () => {
   });
 
   it.each([
-    ['getUser', (c: AuthentikClient) => c.getUser('404'), '/core/users/:pk/'],
-    ['getGroup', (c: AuthentikClient) => c.getGroup(groupUuid(404)), '/core/groups/:uuid/'],
-  ])('%s: 404 is "no such object" (undefined)', async (_label, call, path) => {
-    const requests = serve(path, json({ detail: 'No User matches the given query.' }, 404));
+    ['getUser', (c: AuthentikClient) => c.getUser('404'), '/core/users/:pk/', 'No User matches the given query.'],
+    ['getGroup', (c: AuthentikClient) => c.getGroup(groupUuid(404)), '/core/groups/:uuid/', 'No Group matches the given query.'],
+  ])('%s: authentik\'s own 404 is "no such object" (undefined)', async (_label, call, path, detail) => {
+    const requests = serve(path, json({ detail }, 404));
     await expect(call(newClient())).resolves.toBeUndefined();
     expect(requests).toHaveLength(1);
+  });
+
+  const html404 = text('<html><head><title>404 Not Found</title></head><body>nginx</body></html>', 404);
+  const plain404: Reply = () => new HttpResponse('Not Found', { status: 404, headers: { 'Content-Type': 'text/plain' } });
+  const untypedJson404: Reply = () => new HttpResponse(JSON.stringify({ detail: 'Invalid page.' }), { status: 404 });
+  it.each<[string, (c: AuthentikClient) => Promise<unknown>, string, Reply]>([
+    ['listUsers, HTML 404 (an ingress during a deploy)', c => c.listUsers({ page: 3, pageSize: 20 }), '/core/users/', html404],
+    ['listGroups, HTML 404', c => c.listGroups({ page: 1, pageSize: 20 }), '/core/groups/', html404],
+    ['listUsers, JSON 404 of another route', c => c.listUsers({ page: 2, pageSize: 20 }), '/core/users/', json({ detail: 'Not found.' }, 404)],
+    ['listUsers, "Invalid page." without a JSON content type', c => c.listUsers({ page: 2, pageSize: 20 }), '/core/users/', untypedJson404],
+    ['getUser, plain-text 404', c => c.getUser('7'), '/core/users/:pk/', plain404],
+    ['getUser, the list\'s "Invalid page."', c => c.getUser('7'), '/core/users/:pk/', json({ detail: 'Invalid page.' }, 404)],
+    ['getUser, DRF < 3.15 "Not found."', c => c.getUser('7'), '/core/users/:pk/', json({ detail: 'Not found.' }, 404)],
+    ['getGroup, the user\'s message', c => c.getGroup(groupUuid(7)), '/core/groups/:uuid/', json({ detail: 'No User matches the given query.' }, 404)],
+  ])('%s: not authentik\'s "gone" → retried, then AuthentikUnavailableError (never undefined)', async (_label, call, path, reply) => {
+    const requests = serve(path, reply);
+    const error = await failure(call(newClient()));
+    expect(error).toBeInstanceOf(AuthentikUnavailableError);
+    expect(error.message).toContain('404');
+    expect(error.message).not.toContain(TOKEN);
+    expect(requests).toHaveLength(3); // first attempt + 2 retries
+    expect(classifyAuthentikError(error)).toBe('unavailable');
+  });
+
+  it('a foreign 404 that clears within the retries is read normally', async () => {
+    const requests = serve('/core/users/', html404, json(pageJson([userJson(aUser({ pk: 1 }))])));
+    const page = await newClient().listUsers({ page: 1, pageSize: 20 });
+    expect(page?.results.map(u => u.pk)).toEqual([1]);
+    expect(requests).toHaveLength(2);
   });
 
   it('malformed JSON → AuthentikResponseError saying "not JSON", not retried', async () => {

@@ -51,13 +51,26 @@ export interface ListUsersRequest extends ListPageRequest {
   groupPk?: string;
 }
 
-/** The part of the client the provider and the event handler depend on. */
+/**
+ * The part of the client the provider and the event handler depend on.
+ *
+ * `undefined` is authentik's own "not there", never a guess: for a list, its JSON
+ * `{"detail": "Invalid page."}` (the page is past the end); for one object, its JSON
+ * `{"detail": "No User matches the given query."}` (or `Group`). Any other 404 — an HTML
+ * page from a proxy or ingress, another body, another content type — is transient: it is
+ * retried and then thrown as an `AuthentikUnavailableError`, so nothing is removed on it.
+ */
 export interface AuthentikApi {
-  listUsers(request: ListUsersRequest): Promise<AuthentikPage<AuthentikUser> | undefined>;
-  listGroups(request: ListPageRequest): Promise<AuthentikPage<AuthentikGroup> | undefined>;
-  getUser(pk: string, signal?: AbortSignal): Promise<AuthentikUser | undefined>;
-  getGroup(pk: string, signal?: AbortSignal): Promise<AuthentikGroup | undefined>;
+  listUsers(request: ListUsersRequest): Promise<AuthentikPage<AuthentikUser> | PastTheEnd>;
+  listGroups(request: ListPageRequest): Promise<AuthentikPage<AuthentikGroup> | PastTheEnd>;
+  getUser(pk: string, signal?: AbortSignal): Promise<AuthentikUser | Gone>;
+  getGroup(pk: string, signal?: AbortSignal): Promise<AuthentikGroup | Gone>;
 }
+
+/** authentik answered `{"detail": "Invalid page."}`: the page lies past the end of the list. */
+export type PastTheEnd = undefined;
+/** authentik answered `{"detail": "No <Model> matches the given query."}`: no such object. */
+export type Gone = undefined;
 
 const detailSchema = z.object({ detail: z.string() }).partial();
 
@@ -98,7 +111,7 @@ export class AuthentikClient implements AuthentikApi {
     if (request.activeOnly) query.set('is_active', 'true');
     for (const type of request.types ?? []) query.append('type', type);
     if (request.groupPk) query.set('groups_by_pk', toDashedUuid(request.groupPk));
-    return this.get(`/core/users/?${query}`, userPageSchema, request.signal);
+    return this.get(`/core/users/?${query}`, userPageSchema, PAST_THE_END, request.signal);
   }
 
   /** One page of groups ordered by pk, without embedded members, roles or children. */
@@ -112,7 +125,7 @@ export class AuthentikClient implements AuthentikApi {
       include_parents: 'false',
       include_roles: 'false',
     });
-    return this.get(`/core/groups/?${query}`, groupPageSchema, request.signal);
+    return this.get(`/core/groups/?${query}`, groupPageSchema, PAST_THE_END, request.signal);
   }
 
   /** A user by pk, or `undefined` when authentik has no such user. */
@@ -120,7 +133,7 @@ export class AuthentikClient implements AuthentikApi {
     if (!/^\d+$/.test(pk)) {
       throw new AuthentikApiError(`"${pk}" is not a user pk`, 'GET /core/users/{pk}/');
     }
-    return this.get(`/core/users/${pk}/?include_groups=false&include_roles=false`, userSchema, signal);
+    return this.get(`/core/users/${pk}/?include_groups=false&include_roles=false`, userSchema, NO_SUCH_USER, signal);
   }
 
   /** A group by UUID (dashed or not), or `undefined` when authentik has no such group. */
@@ -128,16 +141,22 @@ export class AuthentikClient implements AuthentikApi {
     return this.get(
       `/core/groups/${toDashedUuid(pk)}/?include_users=false&include_children=false&include_roles=false`,
       groupSchema,
+      NO_SUCH_GROUP,
       signal,
     );
   }
 
   /**
-   * GET and validate; `undefined` on 404 (no such object, or for a list
-   * `{"detail": "Invalid page."}`: past the last page).
+   * GET and validate; `undefined` when authentik answers 404 with exactly `gone` (see
+   * `AuthentikApi`). Other 404s never get here: `attempt` retries them as transient.
    */
-  private async get<T extends z.ZodType>(path: string, schema: T, signal?: AbortSignal): Promise<z.infer<T> | undefined> {
-    const response = await this.request(path, signal);
+  private async get<T extends z.ZodType>(
+    path: string,
+    schema: T,
+    gone: string,
+    signal?: AbortSignal,
+  ): Promise<z.infer<T> | undefined> {
+    const response = await this.request(path, gone, signal);
     if (response.status === 404) {
       return undefined;
     }
@@ -167,11 +186,11 @@ export class AuthentikClient implements AuthentikApi {
   }
 
   /** GET with retries; resolves with any non-transient status for the caller to judge. */
-  private async request(path: string, signal?: AbortSignal): Promise<FetchedResponse> {
+  private async request(path: string, gone: string, signal?: AbortSignal): Promise<FetchedResponse> {
     const request = `GET /api/v3${path}`;
     const maxRetryAfterMs = this.options.maxRetryAfterMs ?? 60_000;
     try {
-      return await pRetry(() => this.attempt(path, request, signal), {
+      return await pRetry(() => this.attempt(path, request, gone, signal), {
         retries: this.options.retries ?? 4,
         minTimeout: this.options.minRetryDelayMs ?? 500,
         factor: 2,
@@ -200,7 +219,7 @@ export class AuthentikClient implements AuthentikApi {
     }
   }
 
-  private async attempt(path: string, request: string, signal?: AbortSignal): Promise<FetchedResponse> {
+  private async attempt(path: string, request: string, gone: string, signal?: AbortSignal): Promise<FetchedResponse> {
     signal?.throwIfAborted();
     const started = performance.now();
     // One controller per request, released when it ends: timers and listeners on the
@@ -212,12 +231,14 @@ export class AuthentikClient implements AuthentikApi {
     signal?.addEventListener('abort', onAbort, { once: true });
     let response: Response;
     let body: string;
+    let contentType: string;
     try {
       response = await this.fetchImpl(`${this.options.baseUrl}/api/v3${path}`, {
         headers: { Authorization: `Bearer ${this.options.token}`, Accept: 'application/json' },
         signal: controller.signal,
       });
       body = await response.text();
+      contentType = response.headers.get('content-type') ?? '';
     } catch (error) {
       this.options.onRequest?.({ path, durationMs: performance.now() - started });
       if (signal?.aborted) throw error;
@@ -237,8 +258,39 @@ export class AuthentikClient implements AuthentikApi {
         parseRetryAfter(response.headers.get('retry-after')),
       );
     }
+    if (response.status === 404 && !isAuthentiksOwn404(contentType, body, gone)) {
+      // A proxy or ingress in front of authentik (a rolling deploy, a wrong route): it says
+      // nothing about what authentik holds. Transient; never read as "gone".
+      throw new RetryableFailure(404, `404 that is not authentik's ${JSON.stringify({ detail: gone })} (${describeForeign(contentType, body)})`);
+    }
     return { status: response.status, body };
   }
+}
+
+/** authentik's (DRF's) answers that mean "not there"; see `AuthentikApi`. */
+const PAST_THE_END = 'Invalid page.';
+const NO_SUCH_USER = 'No User matches the given query.';
+const NO_SUCH_GROUP = 'No Group matches the given query.';
+
+/**
+ * Whether a 404 is authentik's own, precise answer: JSON with exactly the expected
+ * `detail`. DRF before 3.15 answered a missing object with `"Not found."`, which is also
+ * what any unknown route of a Django app answers; every supported authentik release
+ * (2025.4+) ships a newer DRF, so that older text is not taken as "gone".
+ */
+function isAuthentiksOwn404(contentType: string, body: string, gone: string): boolean {
+  if (!/^application\/json\b/i.test(contentType.trim())) return false;
+  try {
+    const parsed = detailSchema.safeParse(JSON.parse(body));
+    return parsed.success && parsed.data.detail === gone;
+  } catch {
+    return false;
+  }
+}
+
+/** What a foreign 404 was, for the error message: its content type and a short, quoted start. */
+function describeForeign(contentType: string, body: string): string {
+  return `${contentType || 'no content type'}, body starts ${JSON.stringify(body.slice(0, 40))}`;
 }
 
 interface FetchedResponse {
