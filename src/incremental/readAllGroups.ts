@@ -1,4 +1,5 @@
 import { AuthentikApi } from '../client/AuthentikClient';
+import { AuthentikResponseError } from '../client/errors';
 import { AuthentikGroup, normalizeGroupPk } from '../client/schemas';
 import { mapConcurrent } from '../util/mapConcurrent';
 
@@ -34,14 +35,22 @@ export async function readAllGroups(api: AuthentikApi, options: ReadAllGroupsOpt
 
 interface Pass {
   groups: Map<string, AuthentikGroup>;
-  /** All pages agreed on the count, and held exactly that many distinct groups. */
+  /**
+   * Every page from 1 to the announced total_pages was read (none past the end), all agreed
+   * on the count, and they held exactly that many distinct groups.
+   */
   consistent: boolean;
 }
 
 async function readOnce(api: AuthentikApi, options: ReadAllGroupsOptions): Promise<Pass> {
   const first = await api.listGroups({ page: 1, pageSize: options.pageSize, signal: options.signal });
   if (!first) {
-    return { groups: new Map(), consistent: true };
+    // DRF always serves page 1, empty or not: "past the end" here is no answer about groups.
+    throw new AuthentikResponseError(
+      'GET /api/v3/core/groups/?page=1',
+      404,
+      'authentik called the first page of groups past the end; nothing can be concluded from that',
+    );
   }
   const rest = Array.from({ length: Math.max(0, first.pagination.total_pages - 1) }, (_, i) => i + 2);
   const pages = [

@@ -389,10 +389,17 @@ describe('readAllGroups', () => {
     for (const call of api.calls) expect(call).toMatchObject({ kind: 'groups', pageSize: 5, signal });
   });
 
-  it('no first page (404) → no groups', async () => {
+  it('no first page ("past the end") is an error, never "no groups"', async () => {
     const api = new FakeAuthentik();
     api.listGroups = async () => undefined;
-    await expect(readAllGroups(api, { pageSize: 5, concurrency: 2 })).resolves.toEqual([]);
+    await expect(readAllGroups(api, { pageSize: 5, concurrency: 2 })).rejects.toThrow(/first page of groups/);
+  });
+
+  it('a middle page answered "past the end" while total_pages says it exists is a hole: never accepted', async () => {
+    const api = new FakeAuthentik({ groups: groupsUpTo(23) });
+    const list = api.listGroups.bind(api);
+    api.listGroups = async request => (request.page === 3 ? undefined : list(request));
+    await expect(readAllGroups(api, { pageSize: 5, concurrency: 2 })).rejects.toThrow(/kept changing/);
   });
 
   it('re-reads when a group is created while the pages are read', async () => {
@@ -456,5 +463,56 @@ describe('readAllGroups', () => {
     const result = await readAllGroups(api, { pageSize: 2, concurrency: 1 });
     expect(keys(result)).toEqual(keys(groups));
     expect(pass).toBe(3);
+  });
+});
+
+describe('readUserWindow: a page not read is a hole, never the end', () => {
+  /** Answers "past the end" for these pages; returns how often each was asked. */
+  const holeAt = (api: FakeAuthentik, holes: Set<number>) => {
+    const list = api.listUsers.bind(api);
+    const asked = new Map<number, number>();
+    api.listUsers = async request => {
+      asked.set(request.page, (asked.get(request.page) ?? 0) + 1);
+      return holes.has(request.page) ? undefined : list(request);
+    };
+    return asked;
+  };
+
+  it.each([
+    ['a middle page of a window', 1, 3, 2],
+    ['the last page of a window', 1, 3, 3],
+    ['the anchor page', 4, 2, 3],
+  ])('%s "past the end" while total_pages says it exists → read again, then an error', async (_label, page, concurrency, hole) => {
+    const api = new FakeAuthentik({ users: usersUpTo(40) });
+    const asked = holeAt(api, new Set([hole]));
+    const afterPk = (page - 1) * 5;
+    await expect(
+      readUserWindow(api, { page, afterPk, pageSize: 5, concurrency, activeOnly: true, anchorFirstPk: page > 1 ? afterPk - 4 : undefined }),
+    ).rejects.toThrow(/kept changing \(or had pages missing\)/);
+    expect(asked.get(hole)).toBe(3);
+  });
+
+  it('a hole that clears on the re-read is read normally', async () => {
+    const api = new FakeAuthentik({ users: usersUpTo(40) });
+    const list = api.listUsers.bind(api);
+    let holes = 1;
+    api.listUsers = async request => (request.page === 2 && holes-- > 0 ? undefined : list(request));
+    const window = await readUserWindow(api, { page: 1, afterPk: 0, pageSize: 5, concurrency: 3, activeOnly: true });
+    expect(window.users.map(u => u.pk)).toEqual(usersUpTo(15).map(u => u.pk));
+  });
+
+  it('no first page is an error, never an empty directory', async () => {
+    const api = new FakeAuthentik({ users: usersUpTo(3) });
+    api.listUsers = async () => undefined;
+    await expect(readUserWindow(api, { page: 1, afterPk: 0, pageSize: 5, concurrency: 2, activeOnly: true })).rejects.toThrow(
+      /first page of users/,
+    );
+  });
+
+  it('pages past the announced end are the end (the walk is done)', async () => {
+    const api = new FakeAuthentik({ users: usersUpTo(7) });
+    const window = await readUserWindow(api, { page: 1, afterPk: 0, pageSize: 5, concurrency: 4, activeOnly: true });
+    expect(window.done).toBe(true);
+    expect(window.users).toHaveLength(7);
   });
 });

@@ -87,6 +87,19 @@ export async function readUserWindow(api: AuthentikApi, request: UserWindowReque
       continue; // The list changed while this window was fetched: read it again.
     }
     const totalPages = present[0]?.pagination.total_pages ?? 0;
+    if (responses.some((response, i) => response === undefined && pages[i] <= totalPages)) {
+      // authentik called a page past the end that its own total_pages says exists: the list
+      // changed between these reads. A page not read is a hole, never the end: read again.
+      continue;
+    }
+    if (request.page === 1 && responses[0] === undefined) {
+      // DRF always serves page 1 (an empty list is an empty page): no first page is no read.
+      throw new AuthentikResponseError(
+        'GET /api/v3/core/users/?page=1',
+        404,
+        'authentik called the first page of users past the end; nothing can be concluded from that',
+      );
+    }
 
     if (anchorPage) {
       const first = responses[0]?.results[0];
@@ -134,5 +147,7 @@ export async function readUserWindow(api: AuthentikApi, request: UserWindowReque
       requests,
     };
   }
-  throw new Error(`authentik's user list kept changing while page ${request.page} was read; will retry`);
+  throw new Error(
+    `authentik's user list kept changing (or had pages missing) while page ${request.page} was read; will retry`,
+  );
 }
