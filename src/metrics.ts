@@ -41,6 +41,9 @@ export function createAuthentikMetrics(metrics: MetricsService, instance: string
     description: 'Time from receiving a webhook to handing its delta to the catalog',
     unit: 'ms',
   });
+  const refusedRemovals = metrics.createCounter('catalog_authentik.deltas.refused_removals', {
+    description: 'Entities a webhook delta was not allowed to remove (too many of one kind at once), by kind',
+  });
   const stranded = metrics.createGauge('catalog_authentik.stranded_entities', {
     description: 'Entities left in the catalog by a sweep the removal guard refused, not yet repaired',
   });
@@ -58,6 +61,7 @@ export function createAuthentikMetrics(metrics: MetricsService, instance: string
         lag.record(info.lagMs, { instance });
       },
       onPlanFailure: errorClass => planFailures.add(1, { instance, class: errorClass }),
+      onRefusedRemovals: (kind, count) => refusedRemovals.add(count, { instance, kind }),
     },
     onRequest: ({ status }) => {
       requests.add(1, { instance });

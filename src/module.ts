@@ -8,10 +8,12 @@ import { AuthentikInstanceConfig, durationToMs, readAuthentikConfigs } from './c
 import { AuthentikEventHandler } from './events/AuthentikEventHandler';
 import { CatalogServiceView } from './events/CatalogServiceView';
 import { DeltaPlanner } from './events/DeltaPlanner';
+import { DeltaRemovalGuard } from './events/DeltaRemovalGuard';
 import { RecentDeltasView } from './events/RecentDeltasView';
 import { authentikTransformersExtensionPoint, TransformerRegistry } from './extensions';
 import { AuthentikEntityProvider, providerNameFor } from './incremental/AuthentikEntityProvider';
 import { StrandedEntityRepair } from './incremental/StrandedEntityRepair';
+import { WalkRemovalGuard } from './incremental/WalkRemovalGuard';
 import { deltaTopic } from './events/topics';
 import { createAuthentikMetrics } from './metrics';
 
@@ -36,9 +38,13 @@ export const catalogModuleAuthentik = createBackendModule({
         catalog: catalogServiceRef,
         database: coreServices.database,
         metrics: metricsServiceRef,
+        lifecycle: coreServices.lifecycle,
       },
-      async init({ config, logger, auth, incremental, events, catalog, database, metrics }) {
+      async init({ config, logger, auth, incremental, events, catalog, database, metrics, lifecycle }) {
         const maxBatchSize = await engineBatchLimit(() => database.getClient());
+        // At shutdown, bursts in progress and webhook plans stop instead of holding the backend.
+        const shutdown = new AbortController();
+        lifecycle.addShutdownHook(() => shutdown.abort());
         for (const instance of readAuthentikConfigs(config)) {
           const log = logger.child({ authentikInstance: instance.id });
           if (instance.schedule.scope === 'local') {
@@ -66,6 +72,12 @@ export const catalogModuleAuthentik = createBackendModule({
             transformers: instanceTransformers,
             observer: instanceMetrics.walk,
             maxBatchSize,
+            shutdownSignal: shutdown.signal,
+            removalGuard: new WalkRemovalGuard({
+              database: () => database.getClient(),
+              providerName: providerNameFor(instance.id),
+              rejectRemovalsAbovePercentage: instance.incremental.rejectRemovalsAbovePercentage,
+            }),
             strandedRepair: new StrandedEntityRepair({
               database: () => database.getClient(),
               providerName: providerNameFor(instance.id),
@@ -76,28 +88,33 @@ export const catalogModuleAuthentik = createBackendModule({
               onStranded: instanceMetrics.strandedEntities,
             }),
           });
-          const view = new RecentDeltasView(new CatalogServiceView(catalog, auth, instance.baseUrl));
-          provider.setEventHandler(
-            new AuthentikEventHandler({
-              instanceId: instance.id,
-              planner: new DeltaPlanner({
-                api,
-                catalog: view,
-                mapping,
-                transformers: instanceTransformers,
-                pageSize: instance.incremental.pageSize,
-                concurrency: instance.incremental.concurrency,
-              }),
-              view,
-              events,
-              logger: log,
-              locationKey: providerNameFor(instance.id),
-              coalesceWindowMs: durationToMs(instance.webhook.coalesceWindow),
-              repairHint: repairHint(instance),
-              observer: instanceMetrics.events,
-              maxBatchSize,
+          const catalogView = new CatalogServiceView(catalog, auth, instance.baseUrl);
+          const view = new RecentDeltasView(catalogView);
+          const eventHandler = new AuthentikEventHandler({
+            instanceId: instance.id,
+            planner: new DeltaPlanner({
+              api,
+              catalog: view,
+              mapping,
+              transformers: instanceTransformers,
+              pageSize: instance.incremental.pageSize,
+              concurrency: instance.incremental.concurrency,
             }),
-          );
+            view,
+            events,
+            logger: log,
+            locationKey: providerNameFor(instance.id),
+            coalesceWindowMs: durationToMs(instance.webhook.coalesceWindow),
+            repairHint: repairHint(instance),
+            observer: instanceMetrics.events,
+            maxBatchSize,
+            removalGuard: new DeltaRemovalGuard({
+              rejectRemovalsAbovePercentage: instance.incremental.rejectRemovalsAbovePercentage,
+              countInCatalog: kind => catalogView.count(kind),
+            }),
+          });
+          lifecycle.addShutdownHook(() => eventHandler.shutdown());
+          provider.setEventHandler(eventHandler);
           incremental.addProvider({ provider, options: engineOptions(instance) });
           log.info(`authentik instance "${instance.id}" at ${instance.baseUrl} registered as ${provider.getProviderName()}`);
         }

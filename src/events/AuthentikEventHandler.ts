@@ -9,6 +9,7 @@ import { sleep } from '../util/sleep';
 import { analyzeAuthentikWebhook } from './analyzeAuthentikWebhook';
 import { ChangeBatch, ChangeCoalescer } from './ChangeCoalescer';
 import { DeltaPlanner, PlannedDelta } from './DeltaPlanner';
+import { DeltaKind, DeltaRemovalGuard } from './DeltaRemovalGuard';
 import { RecentDeltasView } from './RecentDeltasView';
 import { deltaTopic, webhookTopic } from './topics';
 
@@ -17,6 +18,8 @@ export interface EventsObserver {
   onWebhook?(outcome: 'accepted' | 'ignored' | 'duplicate'): void;
   onDelta?(info: { added: number; removed: number; requests: number; lagMs: number; hints: number }): void;
   onPlanFailure?(errorClass: string): void;
+  /** Removals a delta was refused (see `DeltaRemovalGuard`), by kind. */
+  onRefusedRemovals?(kind: DeltaKind, count: number): void;
 }
 
 export interface AuthentikEventHandlerOptions {
@@ -34,6 +37,8 @@ export interface AuthentikEventHandlerOptions {
   observer?: EventsObserver;
   /** Most entities per published delta (see `AuthentikEntityProvider`'s `maxBatchSize`). */
   maxBatchSize?: number;
+  /** Refuses the removals of a delta that would remove many users or groups at once. */
+  removalGuard?: DeltaRemovalGuard;
 }
 
 const deltaPayloadSchema = z.object({
@@ -61,6 +66,8 @@ const SEEN_EVENT_IDS = 5000;
 export class AuthentikEventHandler implements WalkEventHandler {
   private readonly coalescer: ChangeCoalescer;
   private readonly seenEventIds = new Set<string>();
+  /** Aborted at shutdown: plans in flight and waits between their attempts stop. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: AuthentikEventHandlerOptions) {
     this.coalescer = new ChangeCoalescer({
@@ -95,9 +102,18 @@ export class AuthentikEventHandler implements WalkEventHandler {
     return { type: 'ignored' };
   }
 
-  /** Resolves when every queued hint has been planned and published (tests, shutdown). */
+  /** Resolves when every queued hint has been planned and published (tests). */
   idle(): Promise<void> {
     return this.coalescer.idle();
+  }
+
+  /**
+   * Backend shutdown: hints not planned yet are dropped (the next full walk covers them),
+   * the plan in flight and its retry waits are aborted. Resolves once nothing runs.
+   */
+  async shutdown(): Promise<void> {
+    this.stopping.abort(new Error('the backend is shutting down'));
+    await this.coalescer.stop();
   }
 
   private applyDelta(payload: unknown): IncrementalEntityEventResult {
@@ -119,12 +135,17 @@ export class AuthentikEventHandler implements WalkEventHandler {
 
   private async flush(batch: ChangeBatch): Promise<void> {
     const delays = this.options.retryDelaysMs ?? [1000, 5000, 15000];
+    const { signal } = this.stopping;
     for (let attempt = 0; ; attempt++) {
       try {
-        const delta = await this.options.planner.plan(batch.changes);
-        await this.publish(delta, batch);
+        const delta = await this.options.planner.plan(batch.changes, signal);
+        await this.publish(await this.guarded(delta, batch), batch);
         return;
       } catch (error) {
+        if (signal.aborted) {
+          this.options.logger.info(`Stopped applying authentik changes (${describe(batch)}) at shutdown; ${this.options.repairHint}`);
+          return;
+        }
         this.options.observer?.onPlanFailure?.(classifyAuthentikError(error));
         if (attempt >= delays.length) {
           this.options.logger.error(
@@ -136,9 +157,24 @@ export class AuthentikEventHandler implements WalkEventHandler {
         this.options.logger.warn(
           `Reading authentik for ${describe(batch)} failed (${(error as Error).message}); retrying in ${delays[attempt]} ms`,
         );
-        await sleep(delays[attempt]);
+        await sleep(delays[attempt], signal).catch(() => undefined);
       }
     }
+  }
+
+  /** The delta without its removals when they are too many of one kind (see `DeltaRemovalGuard`). */
+  private async guarded(delta: PlannedDelta, batch: ChangeBatch): Promise<PlannedDelta> {
+    if (!this.options.removalGuard) return delta;
+    const { delta: allowed, refused } = await this.options.removalGuard.apply(delta);
+    for (const { kind, removed, inCatalog, percent } of refused) {
+      this.options.observer?.onRefusedRemovals?.(kind, removed);
+      this.options.logger.warn(
+        `Refused to remove ${removed} ${kind} entities of ${inCatalog} in the catalog (${Math.round(percent)}% > ` +
+          `incremental.rejectRemovalsAbovePercentage) for authentik changes (${describe(batch)}): a read that went ` +
+          `wrong is likelier than so many deletions at once. No entity was removed by this change; ${this.options.repairHint}.`,
+      );
+    }
+    return allowed;
   }
 
   private async publish(delta: PlannedDelta, batch: ChangeBatch): Promise<void> {

@@ -36,6 +36,15 @@ export class CatalogServiceView implements CatalogView {
     return this.find({ kind: 'User', [`metadata.annotations.${ANNOTATION_NAME_TAKEN}`]: name }, ANNOTATION_USER_PK);
   }
 
+  /** Entities of `kind` this instance has in the catalog (one counting query). */
+  async count(kind: 'User' | 'Group'): Promise<number> {
+    const { totalItems } = await this.catalog.queryEntities(
+      { filter: { kind, 'metadata.annotations.backstage.io/managed-by-location': this.location }, fields: ['kind'], limit: 1 },
+      { credentials: await this.auth.getOwnServiceCredentials() },
+    );
+    return totalItems;
+  }
+
   async userByName(name: string): Promise<KnownEntity | undefined> {
     const entity = await this.catalog.getEntityByRef(
       stringifyEntityRef({ kind: 'User', namespace: 'default', name }),

@@ -25,10 +25,12 @@ export class ChangeCoalescer {
   private pending?: ChangeBatch;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  private stopped = false;
 
   constructor(private readonly options: ChangeCoalescerOptions) {}
 
   add(hint: Pick<AuthentikChangeHint, 'model' | 'pk' | 'name'>): void {
+    if (this.stopped) return;
     const now = Date.now();
     this.pending ??= {
       changes: { users: new Set(), groups: new Set(), groupNames: new Set() },
@@ -49,8 +51,19 @@ export class ChangeCoalescer {
     }
   }
 
+  /**
+   * No more batches: the pending one is dropped, its timer cleared, later hints ignored.
+   * Resolves when the flush in progress (which the owner aborts) has ended.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.pending = undefined;
+    await this.running;
+  }
+
   private schedule(): void {
-    if (this.running || !this.pending) return;
+    if (this.stopped || this.running || !this.pending) return;
     clearTimeout(this.timer);
     const deadline = this.pending.firstReceivedAt + this.options.maxDelayMs;
     const delay = Math.max(0, Math.min(this.options.windowMs, deadline - Date.now()));

@@ -46,20 +46,24 @@ describe('DeltaPlanner', () => {
   });
 
   it('gives a new user whose name collides with an older one a suffixed name', async () => {
-    const { dir, apply, names } = await setup(d => d.addUser({ username: 'jane.doe' }));
+    const { dir, apply, names } = await setup(d => {
+      d.addGroup({ name: 'staff' }); // a walk that reads no groups at all is refused
+      d.addUser({ username: 'jane.doe' });
+    });
     const newer = dir.addUser({ username: 'Jane.Doe' });
     await apply({ users: new Set([String(newer.pk)]) });
-    expect(names()).toEqual(['user:default/jane.doe', `user:default/jane.doe-${newer.pk}`]);
+    expect(names()).toEqual(['group:default/staff', 'user:default/jane.doe', `user:default/jane.doe-${newer.pk}`]);
   });
 
   it('gives a contested name back to the older user and renames the newer one', async () => {
     const { dir, apply, names } = await setup(d => {
+      d.addGroup({ name: 'staff' }); // a walk that reads no groups at all is refused
       d.addUser({ username: 'old' });
       d.addUser({ username: 'jane' });
     });
     dir.users.get(1)!.username = 'JANE';
     await apply({ users: new Set(['1']) });
-    expect(names()).toEqual(['user:default/jane', 'user:default/jane-2']);
+    expect(names()).toEqual(['group:default/staff', 'user:default/jane', 'user:default/jane-2']);
   });
 
   it('re-points members and children when a group is renamed, and cleans up when it is deleted', async () => {

@@ -23,6 +23,7 @@ import { readAllGroups } from './readAllGroups';
 import { readUserWindow } from './readUserWindow';
 import { StrandedEntityRepair } from './StrandedEntityRepair';
 import { WalkProgress } from './WalkProgress';
+import { WalkRemovalGuard } from './WalkRemovalGuard';
 
 /** Per-burst resources handed to `next()`. */
 export interface WalkContext {
@@ -62,6 +63,10 @@ export interface AuthentikEntityProviderOptions {
   observer?: WalkObserver;
   /** Removes what refused sweeps left behind, after each complete walk. */
   strandedRepair?: StrandedEntityRepair;
+  /** Fails a walk whose sweep would remove too many users or too many groups. */
+  removalGuard?: WalkRemovalGuard;
+  /** Aborted when the backend shuts down: the burst in progress (and its waits) stop. */
+  shutdownSignal?: AbortSignal;
   /**
    * Most entities per `next()`: the engine inserts a batch's refs in one statement, and
    * SQLite takes at most 500 rows in one. Default: no limit (PostgreSQL).
@@ -114,18 +119,35 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     this.options.events = events;
   }
 
+  /**
+   * One burst: its requests and waits share a signal that is aborted when the burst ends,
+   * when it outlives `schedule.timeout` (the scheduler then considers it gone and another
+   * replica may take over), and when the backend shuts down. An aborted burst fails; the
+   * engine resumes the walk from its last mark.
+   */
   async around(burst: (context: WalkContext) => Promise<void>): Promise<void> {
-    // `initialDelay`: the first burst after this process started waits, staggering replicas.
-    const delay = this.startedAt + durationToMs(this.options.config.schedule.initialDelay) - Date.now();
-    if (delay > 0) {
-      await sleep(delay);
-    }
     const controller = new AbortController();
     // Each request of a window listens to this signal while it is in flight.
     setMaxListeners(Math.max(50, this.options.config.incremental.concurrency * 4), controller.signal);
+    const timeoutMs = durationToMs(this.options.config.schedule.timeout);
+    const deadline = setTimeout(
+      () => controller.abort(new Error(`authentik burst stopped after schedule.timeout (${timeoutMs} ms); it resumes from its last mark`)),
+      timeoutMs,
+    );
+    const { shutdownSignal } = this.options;
+    const onShutdown = () => controller.abort(new Error('authentik burst stopped: the backend is shutting down'));
+    if (shutdownSignal?.aborted) onShutdown();
+    shutdownSignal?.addEventListener('abort', onShutdown, { once: true });
     try {
+      // `initialDelay`: the first burst after this process started waits, staggering replicas.
+      const delay = this.startedAt + durationToMs(this.options.config.schedule.initialDelay) - Date.now();
+      if (delay > 0) {
+        await sleep(delay, controller.signal);
+      }
       await burst({ signal: controller.signal, firstOfBurst: true });
     } finally {
+      clearTimeout(deadline);
+      shutdownSignal?.removeEventListener('abort', onShutdown);
       controller.abort();
     }
   }
@@ -214,12 +236,12 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     const { state, index } = await this.loadGroupIndex(cursor.walkId, context);
     const all = index.entities();
     if (all.length === 0 && index.excludedCount === 0) {
-      // Fail here, not after the users: the engine resumes a failed walk from its last mark,
-      // and a walk that had moved on to the users would never emit the groups again. The
-      // empty group index is not kept: the retry reads the groups again.
+      // No groups at all is a token that cannot see them (authentik always has some), not
+      // the truth. Fail here, not after the users: the engine resumes a failed walk from its
+      // last mark, and a walk that had moved on to the users would never emit the groups
+      // again. The empty group index is not kept: the retry reads the groups again.
       this.state = undefined;
-      await this.refuseEmptyDirectory(context);
-      this.state = state;
+      throw await this.noGroupsError(context);
     }
     const offset = cursor.offset ?? 0;
     const end = Math.min(all.length, offset + (this.options.maxBatchSize ?? Number.POSITIVE_INFINITY));
@@ -300,24 +322,23 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     if (!window.done) {
       return { done: false, entities: this.deferred(entities), cursor: next };
     }
-    if (next.users === 0 && next.groups === 0) {
-      throw emptyDirectoryError();
+    if (next.users === 0) {
+      throw next.groups === 0 ? emptyDirectoryError() : noUsersError(next.groups);
     }
+    const unmarked = entities.map(e => stringifyEntityRef(e));
+    await this.options.removalGuard?.check({ User: next.users, Group: next.groups }, unmarked);
     this.options.logger.info(
       `authentik walk ${cursor.walkId} complete: ${next.users} users, ${next.groups} groups in ${Math.round(
         (Date.now() - cursor.startedAt) / 1000,
       )}s`,
     );
     this.state = undefined;
-    await this.options.strandedRepair?.afterWalk(next.users + next.groups, entities.map(e => stringifyEntityRef(e)));
+    await this.options.strandedRepair?.afterWalk(next.users + next.groups, unmarked);
     return { done: true, entities: this.deferred(entities), cursor: next };
   }
 
-  /**
-   * An empty directory is far more likely a token that sees nothing than the truth: fail
-   * the walk (nothing is removed) and say so, unless authentik does list users.
-   */
-  private async refuseEmptyDirectory(context: WalkContext): Promise<void> {
+  /** Why a walk that read no groups fails: an empty directory, or groups hidden from the token. */
+  private async noGroupsError(context: WalkContext): Promise<Error> {
     const probe = await this.options.api.listUsers({
       page: 1,
       pageSize: 1,
@@ -325,9 +346,8 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       types: eligibleUserTypes(this.mapping),
       signal: context.signal,
     });
-    if (!probe || probe.pagination.count === 0) {
-      throw emptyDirectoryError();
-    }
+    const users = probe?.pagination.count ?? 0;
+    return users === 0 ? emptyDirectoryError() : noGroupsError(users);
   }
 
   /** `concurrency`, unless a window (plus users re-read from its anchor) would exceed a batch. */
@@ -431,6 +451,22 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
         `is named "${collision.assigned}"`,
     );
   }
+}
+
+function noGroupsError(users: number): Error {
+  return new Error(
+    `authentik listed no groups while it lists ${users} users: the walk is refused and nothing is removed. ` +
+      'The token most likely lacks authentik_core.view_group (an internal service account token sees empty ' +
+      'lists): use a token whose user holds authentik_core.view_user and authentik_core.view_group.',
+  );
+}
+
+function noUsersError(groups: number): Error {
+  return new Error(
+    `authentik listed no users while it lists ${groups} groups: the walk is refused and nothing is removed. ` +
+      'The token most likely lacks authentik_core.view_user: use a token whose user holds ' +
+      'authentik_core.view_user and authentik_core.view_group.',
+  );
 }
 
 function emptyDirectoryError(): Error {

@@ -35,6 +35,8 @@ export class StrandedEntityRepair {
   /**
    * @param emitted - entities the completed walk emitted
    * @param unmarked - refs of the walk's final page, which the engine has not marked yet
+   *
+   * Never throws: a failure here is logged and never keeps the walk from completing.
    */
   async afterWalk(emitted: number, unmarked: string[]): Promise<void> {
     if (this.disabled) return;
@@ -48,6 +50,15 @@ export class StrandedEntityRepair {
       );
       return;
     }
+    try {
+      await this.repair(stranded, emitted);
+    } catch (error) {
+      // The walk is complete whatever happens here: a later walk looks again.
+      this.options.logger.warn(`Repairing entities stranded by refused sweeps failed: ${(error as Error).message}`);
+    }
+  }
+
+  private async repair(stranded: string[], emitted: number): Promise<void> {
     if (stranded.length === 0) {
       this.options.onStranded?.(0);
       return;

@@ -38,6 +38,7 @@ function signInInfo(sub: string) {
 describe('authentikSignInResolvers.subjectMatchingUserEntityAnnotation', () => {
   it('signs in a user without email whose username was changed by sanitisation', async () => {
     const dir = new MemoryAuthentik();
+    dir.addGroup({ name: 'staff' }); // a walk that reads no groups at all is refused
     const noEmail = dir.addUser({ username: 'Zoë Müller', email: '' });
     dir.addUser({ username: 'someone' });
     const entities = await walkAll(dir);
@@ -52,6 +53,7 @@ describe('authentikSignInResolvers.subjectMatchingUserEntityAnnotation', () => {
 
   it('fails like the built-in resolvers for a subject no entity carries', async () => {
     const dir = new MemoryAuthentik();
+    dir.addGroup({ name: 'staff' }); // a walk that reads no groups at all is refused
     dir.addUser({ username: 'alice' });
     const resolver = authentikSignInResolvers.subjectMatchingUserEntityAnnotation();
     await expect(resolver(signInInfo('unknown-sub'), contextOver(await walkAll(dir)))).rejects.toThrow(
@@ -61,6 +63,7 @@ describe('authentikSignInResolvers.subjectMatchingUserEntityAnnotation', () => {
 
   it('matches the numeric pk when authentik\'s subject mode is "user_id"', async () => {
     const dir = new MemoryAuthentik();
+    dir.addGroup({ name: 'staff' }); // a walk that reads no groups at all is refused
     dir.addUser({ username: 'alice' });
     const bob = dir.addUser({ username: 'bob' });
     const resolver = authentikSignInResolvers.subjectMatchingUserEntityAnnotation({ subjectMode: 'user_id' });
