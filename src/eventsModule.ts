@@ -5,6 +5,7 @@ import { readAuthentikConfigs } from './config';
 import { createAuthentikWebhookValidator } from './events/createAuthentikWebhookValidator';
 import { webhookTopic } from './events/topics';
 import { createAuthentikMetrics } from './metrics';
+import { LogRateLimiter } from './util/LogRateLimiter';
 
 /**
  * The events side: `POST /api/events/http/authentik` (one topic per instance), guarded by
@@ -26,6 +27,8 @@ export const eventsModuleAuthentikWebhooks = createBackendModule({
           const { webhook } = instance;
           const topic = webhookTopic(instance.id);
           const instanceMetrics = createAuthentikMetrics(metrics, instance.id);
+          // Anyone who reaches the backend can be rejected: one warning a minute, the rest counted.
+          const rejections = new LogRateLimiter(60_000);
           if (webhook.dangerouslyAllowUnauthenticated) {
             logger.warn(
               `authentik webhooks on /api/events/http/${topic} accept deliveries WITHOUT authentication ` +
@@ -44,7 +47,12 @@ export const eventsModuleAuthentikWebhooks = createBackendModule({
               dangerouslyAllowUnauthenticated: webhook.dangerouslyAllowUnauthenticated,
               onReject: (status, reason) => {
                 instanceMetrics.webhookRejected(status);
-                logger.warn(`Rejected an authentik webhook on ${topic} (${status}): ${reason}`);
+                rejections.run(suppressed =>
+                  logger.warn(
+                    `Rejected an authentik webhook on ${topic} (${status}): ${reason}` +
+                      (suppressed ? ` (${suppressed} more rejected since the last warning, counted in catalog_authentik.webhooks)` : ''),
+                  ),
+                );
               },
             }),
           });

@@ -443,6 +443,9 @@ describe('authentik webhooks (SQLite)', () => {
       }
       await sleep(800);
       expect(noSecret.demo.requests).toBe(requestsBefore);
+      // An unauthenticated flood cannot flood the logs: one warning a minute.
+      for (let i = 0; i < 20; i++) expect((await noSecret.postWebhook(body)).status).toBe(401);
+      expect(noSecret.logs.find(/Rejected an authentik webhook/, 'warn')).toHaveLength(1);
     });
 
     it('accepts deliveries without authentication with webhook.dangerouslyAllowUnauthenticated: true', async () => {
