@@ -142,10 +142,7 @@ export class AuthentikEventHandler implements WalkEventHandler {
         await this.publish(await this.guarded(delta, batch), batch);
         return;
       } catch (error) {
-        if (signal.aborted) {
-          this.options.logger.info(`Stopped applying authentik changes (${describe(batch)}) at shutdown; ${this.options.repairHint}`);
-          return;
-        }
+        if (signal.aborted) return this.stopped(batch);
         this.options.observer?.onPlanFailure?.(classifyAuthentikError(error));
         if (attempt >= delays.length) {
           this.options.logger.error(
@@ -157,9 +154,13 @@ export class AuthentikEventHandler implements WalkEventHandler {
         this.options.logger.warn(
           `Reading authentik for ${describe(batch)} failed (${(error as Error).message}); retrying in ${delays[attempt]} ms`,
         );
-        await sleep(delays[attempt], signal).catch(() => undefined);
+        if (!(await sleep(delays[attempt], signal).then(() => true, () => false))) return this.stopped(batch);
       }
     }
+  }
+
+  private stopped(batch: ChangeBatch): void {
+    this.options.logger.info(`Stopped applying authentik changes (${describe(batch)}) at shutdown; ${this.options.repairHint}`);
   }
 
   /** The delta without its removals when they are too many of one kind (see `DeltaRemovalGuard`). */

@@ -1,6 +1,6 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { MemoryAuthentik } from '../__testUtils__/MemoryAuthentik';
-import { testInstanceConfig } from '../__testUtils__/walk';
+import { testInstanceConfig, walkAll } from '../__testUtils__/walk';
 import { AuthentikEntityProvider, WalkContext } from './AuthentikEntityProvider';
 import { WalkCursor } from './cursor';
 
@@ -52,5 +52,52 @@ describe('AuthentikEntityProvider', () => {
     }
     expect(Math.max(...sizes)).toBeLessThanOrEqual(12);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(30 + 21);
+  });
+
+  it('refuses a walk that reads no groups while authentik lists users (a token without view_group)', async () => {
+    const dir = new MemoryAuthentik();
+    dir.addUser({ username: 'alice' });
+    await expect(walkAll(dir)).rejects.toThrow(/listed no groups while it lists 1 users.*nothing is removed/);
+  });
+
+  it('refuses a walk that reads no users while authentik lists groups (a token without view_user)', async () => {
+    const dir = new MemoryAuthentik();
+    dir.addGroup({ name: 'Team' });
+    await expect(walkAll(dir)).rejects.toThrow(/listed no users while it lists 1 groups.*nothing is removed/);
+  });
+});
+
+describe('AuthentikEntityProvider: burst lifecycle', () => {
+  function provider(schedule: Partial<ReturnType<typeof testInstanceConfig>['schedule']>, shutdownSignal?: AbortSignal) {
+    const config = testInstanceConfig();
+    config.schedule = { ...config.schedule, ...schedule };
+    return new AuthentikEntityProvider({ config, api: new MemoryAuthentik(), logger: mockServices.logger.mock(), shutdownSignal });
+  }
+
+  it('initialDelay is a wait that shutdown interrupts; the burst then does not run', async () => {
+    const shutdown = new AbortController();
+    const p = provider({ initialDelay: { minutes: 5 } }, shutdown.signal);
+    const burst = jest.fn(async () => undefined);
+    const started = Date.now();
+    const running = p.around(burst);
+    setTimeout(() => shutdown.abort(), 20);
+    await expect(running).rejects.toThrow(/shutting down/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(burst).not.toHaveBeenCalled();
+  });
+
+  it('a burst past schedule.timeout is aborted (its requests and waits see the signal)', async () => {
+    const p = provider({ timeout: { milliseconds: 50 } });
+    await expect(
+      p.around(context => new Promise((_, reject) => context.signal.addEventListener('abort', () => reject(context.signal.reason)))),
+    ).rejects.toThrow(/stopped after schedule.timeout/);
+  });
+
+  it('shutdown aborts the burst in progress', async () => {
+    const shutdown = new AbortController();
+    const p = provider({}, shutdown.signal);
+    const running = p.around(context => new Promise((_, reject) => context.signal.addEventListener('abort', () => reject(context.signal.reason))));
+    shutdown.abort();
+    await expect(running).rejects.toThrow(/shutting down/);
   });
 });
