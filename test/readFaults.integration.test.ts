@@ -7,9 +7,9 @@
 import type { Entity } from '@backstage/catalog-model';
 import { DemoAuthentik, DemoDirectory, SEED_GROUPS, seedDemoDirectory, startDemoAuthentik } from '../dev/demo-authentik';
 import { catalogDifferences, expectedCatalog } from './harness/expectedCatalog';
-import { EMPTY_LIST, FaultProxy, FaultRule, HTML_404, startFaultProxy } from './harness/faultProxy';
+import { EMPTY_LIST, FaultProxy, FaultRule, HTML_404, InjectedAnswer, startFaultProxy } from './harness/faultProxy';
 import { AuthentikTestBackend, sleep, startAuthentikTestBackend } from './harness/startAuthentikTestBackend';
-import { mappingBody, userModel } from './harness/webhookBodies';
+import { groupModel, mappingBody, userModel } from './harness/webhookBodies';
 
 const TOKEN = `tok-faults-${Date.now().toString(36)}`;
 const SECRET = `whsec-faults-${Math.random().toString(36).slice(2)}`;
@@ -181,4 +181,67 @@ describe('faults while reading authentik (SQLite)', () => {
     await h.runWalk({ timeoutMs: 30_000 });
     await matchesDirectory();
   }, 90_000);
+
+  it('a groups listing that lost most groups (a partial view): the walk is refused per kind, no group leaves; it recovers', async () => {
+    const failed = h.failedBursts();
+    const completed = h.completedWalks();
+    const partial = await partialGroupListing(demo, 2);
+    const { polls, missing } = await withFault(
+      url => (url.pathname === '/api/v3/core/groups/' ? partial : undefined),
+      async () => {
+        await h.triggerWalk();
+        await h.waitFor(() => h.failedBursts() > failed || h.completedWalks() > completed, {
+          timeoutMs: 30_000,
+          description: 'the walk to fail (or complete) during the fault',
+        });
+        await sleep(1500);
+      },
+    );
+    expect(polls).toBeGreaterThan(3);
+    expect(missing).toEqual([]);
+    expect(h.completedWalks()).toBe(completed);
+    expect(h.logs.find(/would remove \d+ Group entities/).length).toBeGreaterThan(0);
+
+    await h.waitForCompletedWalk(completed, { timeoutMs: 30_000 });
+    await matchesDirectory();
+  }, 90_000);
+
+  it('a webhook about a group while the groups listing answers an empty 200: the delta removes no group', async () => {
+    const group = h.directory.findGroupByName(SEED_GROUPS.design)!;
+    let listings = 0;
+    const { polls, missing } = await withFault(
+      url => {
+        if (url.pathname !== '/api/v3/core/groups/') return undefined;
+        listings += 1;
+        return EMPTY_LIST;
+      },
+      async () => {
+        const response = await h.postWebhook(mappingBody('model_updated', groupModel(group)));
+        expect(response.status).toBe(202);
+        await h.waitFor(() => listings >= 1, { timeoutMs: 10_000, description: 'the groups to be re-read' });
+        await sleep(3000);
+      },
+    );
+    expect(polls).toBeGreaterThan(3);
+    expect(missing).toEqual([]);
+    await h.runWalk({ timeoutMs: 30_000 });
+    await matchesDirectory();
+  }, 90_000);
 });
+
+/** authentik's first groups page, cut down to its first `keep` groups (a consistent, partial list). */
+async function partialGroupListing(demo: DemoAuthentik, keep: number): Promise<InjectedAnswer> {
+  const response = await fetch(`${demo.url}/api/v3/core/groups/?ordering=pk&page=1&page_size=100&include_users=false`, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  const page = (await response.json()) as { results: unknown[] };
+  return {
+    status: 200,
+    contentType: 'application/json',
+    body: JSON.stringify({
+      pagination: { next: 0, previous: 0, count: keep, current: 1, total_pages: 1, start_index: 1, end_index: keep },
+      results: page.results.slice(0, keep),
+      autocomplete: {},
+    }),
+  };
+}

@@ -93,6 +93,8 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
   private readonly mapping: MappingOptions;
   private readonly startedAt = Date.now();
   private state?: WalkState;
+  /** A walk whose end the removal guard refused: its next burst reads everything again. */
+  private refusedWalkId?: string;
   private progress?: WalkProgress;
 
   constructor(private readonly options: AuthentikEntityProviderOptions) {
@@ -181,6 +183,12 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
    * re-marking is harmless, and costs one window per burst.
    */
   private rewindLastBatch(cursor: WalkCursor): WalkCursor {
+    if (cursor.phase === 'users' && cursor.walkId === this.refusedWalkId) {
+      // The stored cursor sits at the end of a walk that read too little (see `emitUsers`):
+      // resuming there would only meet the same refusal. Read the groups, then every user, again.
+      this.refusedWalkId = undefined;
+      return { phase: 'groups', walkId: cursor.walkId, startedAt: cursor.startedAt };
+    }
     if (cursor.phase === 'groups' && cursor.offset) {
       return { ...cursor, offset: Math.max(0, cursor.offset - (this.options.maxBatchSize ?? cursor.offset)) };
     }
@@ -326,7 +334,13 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       throw next.groups === 0 ? emptyDirectoryError() : noUsersError(next.groups);
     }
     const unmarked = entities.map(e => stringifyEntityRef(e));
-    await this.options.removalGuard?.check({ User: next.users, Group: next.groups }, unmarked);
+    try {
+      await this.options.removalGuard?.check({ User: next.users, Group: next.groups }, unmarked);
+    } catch (error) {
+      this.refusedWalkId = cursor.walkId;
+      this.state = undefined;
+      throw error;
+    }
     this.options.logger.info(
       `authentik walk ${cursor.walkId} complete: ${next.users} users, ${next.groups} groups in ${Math.round(
         (Date.now() - cursor.startedAt) / 1000,
