@@ -22,7 +22,7 @@ export interface LogRecord {
  */
 export class LogCapture {
   readonly records: LogRecord[] = [];
-  private readonly printLevel: number;
+  private printLevel: number;
 
   constructor(private readonly label = 'backend') {
     const wanted = (process.env.AUTHENTIK_TEST_LOG_LEVEL ?? 'none') as LogLevel | 'none';
@@ -48,6 +48,15 @@ export class LogCapture {
       debug: log('debug'),
       child: (meta: Record<string, unknown>) => this.logger({ ...labels, ...meta }),
     };
+  }
+
+  /**
+   * Stops printing (records are still kept): called once the backend has stopped, so that
+   * nothing it still logs reaches jest's console after the test file ended (jest then sets
+   * a failing exit code, which CI trusts).
+   */
+  close(): void {
+    this.printLevel = 0;
   }
 
   /** Every record's text joined: the haystack for leak checks. */

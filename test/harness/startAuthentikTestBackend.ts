@@ -226,18 +226,26 @@ export async function startAuthentikTestBackend(options: AuthentikTestBackendOpt
   const dispatchers = new Set<WebhookSender>();
   let stopped = false;
   let backend: Awaited<ReturnType<typeof startTestBackend>> | undefined;
+  // Stop order: what feeds the backend (webhook senders), then the backend (its shutdown
+  // hooks abort bursts and webhook plans, so nothing of it runs on), then what it used
+  // (database clients, the demo authentik, the databases), and last the log's printing, so
+  // nothing reaches jest's console after the test file ended.
   const cleanup = async () => {
     for (const sender of dispatchers) sender.stop();
     dispatchers.clear();
     try {
       if (backend) await backend.stop();
     } finally {
-      // backend-defaults 0.18's DatabaseManager.shutdown() never destroys its knex clients
-      // (it calls `client.config.includes('sqlite3')` on an object: the TypeError is swallowed
-      // by Promise.allSettled), so their pools would keep jest alive. Destroy them here.
-      await Promise.all(knexClients.map(destroyKnexClient));
-      if (ownDemo) await demo.stop();
-      if (database === 'postgres') await dropDatabasesWithPrefix(dbPrefix);
+      try {
+        // backend-defaults 0.18's DatabaseManager.shutdown() never destroys its knex clients
+        // (it calls `client.config.includes('sqlite3')` on an object: the TypeError is
+        // swallowed by Promise.allSettled), so their pools would keep jest alive. Destroy them here.
+        await Promise.all(knexClients.map(destroyKnexClient));
+        if (ownDemo) await demo.stop();
+        if (database === 'postgres') await dropDatabasesWithPrefix(dbPrefix);
+      } finally {
+        logs.close();
+      }
     }
   };
 
