@@ -8,7 +8,13 @@ import type { Entity } from '@backstage/catalog-model';
 import { DemoAuthentik, DemoDirectory, SEED_GROUPS, seedDemoDirectory, startDemoAuthentik } from '../dev/demo-authentik';
 import { catalogDifferences, expectedCatalog } from './harness/expectedCatalog';
 import { EMPTY_LIST, FaultProxy, FaultRule, HTML_404, InjectedAnswer, startFaultProxy } from './harness/faultProxy';
-import { AuthentikTestBackend, sleep, startAuthentikTestBackend } from './harness/startAuthentikTestBackend';
+import {
+  AuthentikTestBackend,
+  describeIfPostgres,
+  sleep,
+  startAuthentikTestBackend,
+  TestDatabase,
+} from './harness/startAuthentikTestBackend';
 import { groupModel, mappingBody, userModel } from './harness/webhookBodies';
 
 const TOKEN = `tok-faults-${Date.now().toString(36)}`;
@@ -57,7 +63,7 @@ function watchCatalog(h: AuthentikTestBackend, baseline: Set<string>): Watch {
   };
 }
 
-describe('faults while reading authentik (SQLite)', () => {
+function faultSuite(database: TestDatabase) {
   let demo: DemoAuthentik;
   let proxy: FaultProxy;
   let h: AuthentikTestBackend;
@@ -87,6 +93,7 @@ describe('faults while reading authentik (SQLite)', () => {
     demo = await startDemoAuthentik({ directory: directoryWithManyUsers(), token: TOKEN, latencyMs: 10 });
     proxy = await startFaultProxy(demo.url);
     h = await startAuthentikTestBackend({
+      database,
       demo,
       token: TOKEN,
       webhookSecret: SECRET,
@@ -227,7 +234,10 @@ describe('faults while reading authentik (SQLite)', () => {
     await h.runWalk({ timeoutMs: 30_000 });
     await matchesDirectory();
   }, 90_000);
-});
+}
+
+describe('faults while reading authentik (SQLite)', () => faultSuite('sqlite'));
+describeIfPostgres('faults while reading authentik (PostgreSQL)', () => faultSuite('postgres'));
 
 /** authentik's first groups page, cut down to its first `keep` groups (a consistent, partial list). */
 async function partialGroupListing(demo: DemoAuthentik, keep: number): Promise<InjectedAnswer> {
