@@ -141,7 +141,8 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     if (shutdownSignal?.aborted) onShutdown();
     shutdownSignal?.addEventListener('abort', onShutdown, { once: true });
     try {
-      // `initialDelay`: the first burst after this process started waits, staggering replicas.
+      // `initialDelay`: the first burst this process runs waits until that long after startup
+      // (inside the burst: it delays the first reads after a deploy; shutdown interrupts it).
       const delay = this.startedAt + durationToMs(this.options.config.schedule.initialDelay) - Date.now();
       if (delay > 0) {
         await sleep(delay, controller.signal);
