@@ -52,10 +52,10 @@ export function createAuthentikWebhookValidator(options: WebhookValidatorOptions
         reject(403, 'Invalid webhook secret');
         return;
       }
-      // The ingress publishes these very headers as the event's metadata, which the events
-      // backend logs at debug level: the secret must not travel on.
-      delete request.headers[options.header];
     }
+    // The ingress publishes these very headers as the event's metadata, which the events
+    // backend logs at debug level: the secret must not travel on (even when unchecked).
+    delete request.headers[options.header];
 
     if (request.raw.body.length > maxBodyBytes) {
       reject(413, `Body larger than ${maxBodyBytes} bytes`);
