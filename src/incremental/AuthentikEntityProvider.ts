@@ -68,6 +68,11 @@ export interface AuthentikEntityProviderOptions {
   /** Aborted when the backend shuts down: the burst in progress (and its waits) stop. */
   shutdownSignal?: AbortSignal;
   /**
+   * A burst still running this long after it started is aborted. Default: when the
+   * scheduler releases the engine's task to another replica, `burstLength` + 1 minute.
+   */
+  burstDeadlineMs?: number;
+  /**
    * Most entities per `next()`: the engine inserts a batch's refs in one statement, and
    * SQLite takes at most 500 rows in one. Default: no limit (PostgreSQL).
    */
@@ -78,6 +83,9 @@ export interface WalkObserver {
   onPage?(kind: 'users' | 'groups', requests: number): void;
   onEntities?(kind: 'User' | 'Group', count: number): void;
 }
+
+/** The engine schedules its task with a timeout of `burstLength` plus this. */
+const ENGINE_TASK_MARGIN_MS = 60_000;
 
 /** The engine's database key for an instance: never change it between releases. */
 export function providerNameFor(instanceId: string): string {
@@ -123,18 +131,22 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
 
   /**
    * One burst: its requests and waits share a signal that is aborted when the burst ends,
-   * when it outlives `schedule.timeout` (the scheduler then considers it gone and another
-   * replica may take over), and when the backend shuts down. An aborted burst fails; the
-   * engine resumes the walk from its last mark.
+   * when it outlives its deadline (the scheduler then considers it gone and another replica
+   * may take over), and when the backend shuts down. An aborted burst fails; the engine
+   * resumes the walk from its last mark.
    */
   async around(burst: (context: WalkContext) => Promise<void>): Promise<void> {
     const controller = new AbortController();
     // Each request of a window listens to this signal while it is in flight.
     setMaxListeners(Math.max(50, this.options.config.incremental.concurrency * 4), controller.signal);
-    const timeoutMs = durationToMs(this.options.config.schedule.timeout);
+    const deadlineMs =
+      this.options.burstDeadlineMs ?? durationToMs(this.options.config.incremental.burstLength) + ENGINE_TASK_MARGIN_MS;
     const deadline = setTimeout(
-      () => controller.abort(new Error(`authentik burst stopped after schedule.timeout (${timeoutMs} ms); it resumes from its last mark`)),
-      timeoutMs,
+      () =>
+        controller.abort(
+          new Error(`authentik burst stopped after ${deadlineMs} ms (incremental.burstLength + 1 min); it resumes from its last mark`),
+        ),
+      deadlineMs,
     );
     const { shutdownSignal } = this.options;
     const onShutdown = () => controller.abort(new Error('authentik burst stopped: the backend is shutting down'));
