@@ -5,26 +5,19 @@
  */
 import { resolve } from 'node:path';
 import { createBackend } from '@backstage/backend-defaults';
-import { startDemoAuthentik, seedDemoDirectory } from './demo-authentik';
 import { DEMO_AUTHENTIK_PORT, DEMO_TOKEN, DEMO_WEBHOOK_SECRET } from './demoDefaults';
+import { startSeededDemoAuthentik } from './seededDemoAuthentik';
 
 async function main() {
   if (!process.env.AUTHENTIK_URL || !process.env.AUTHENTIK_TOKEN) {
-    const bodyForm = process.env.DEMO_WEBHOOK_BODY === 'default' ? 'default' : 'mapping';
-    const demo = await startDemoAuthentik({
-      directory: seedDemoDirectory(),
-      token: DEMO_TOKEN,
+    const demo = await startSeededDemoAuthentik({
       port: Number(process.env.DEMO_AUTHENTIK_PORT ?? DEMO_AUTHENTIK_PORT),
-      webhook: {
-        url: 'http://localhost:7007/api/events/http/authentik',
-        secret: DEMO_WEBHOOK_SECRET,
-        bodyForm,
-      },
+      webhookUrl: 'http://localhost:7007/api/events/http/authentik',
+      bodyForm: process.env.DEMO_WEBHOOK_BODY === 'default' ? 'default' : 'mapping',
     });
     process.env.AUTHENTIK_URL = demo.url;
     process.env.AUTHENTIK_TOKEN = DEMO_TOKEN;
     process.env.AUTHENTIK_WEBHOOK_SECRET ??= DEMO_WEBHOOK_SECRET;
-    console.log(`Demo authentik at ${demo.url} (webhooks: ${bodyForm} body); change it with "npm run demo -- help"`);
   }
   process.env.AUTHENTIK_WEBHOOK_SECRET ??= '';
 

@@ -2,6 +2,7 @@ import { coreServices, createBackendModule } from '@backstage/backend-plugin-api
 import { metricsServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { eventsExtensionPoint } from '@backstage/plugin-events-node/alpha';
 import { readAuthentikConfigs } from './config';
+import { createAuthentikJsonBodyParser } from './events/authentikJsonBodyParser';
 import { createAuthentikWebhookValidator } from './events/createAuthentikWebhookValidator';
 import { webhookTopic } from './events/topics';
 import { createAuthentikMetrics } from './metrics';
@@ -23,7 +24,11 @@ export const eventsModuleAuthentikWebhooks = createBackendModule({
         metrics: metricsServiceRef,
       },
       async init({ config, logger, events, metrics }) {
-        for (const instance of readAuthentikConfigs(config)) {
+        const instances = readAuthentikConfigs(config);
+        if (instances.length > 0) {
+          events.addHttpPostBodyParser(createAuthentikJsonBodyParser(new Set(instances.map(i => webhookTopic(i.id)))));
+        }
+        for (const instance of instances) {
           const { webhook } = instance;
           const topic = webhookTopic(instance.id);
           const instanceMetrics = createAuthentikMetrics(metrics, instance.id);

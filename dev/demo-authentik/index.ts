@@ -9,4 +9,4 @@ export { startDemoAuthentik } from './server';
 export type { DemoAuthentik, DemoAuthentikOptions } from './server';
 export type { ApiShape } from './serializers';
 export { WebhookDispatcher, pythonRepr, sendTestNotification } from './webhooks';
-export type { WebhookDeliveryStats, WebhookOptions } from './webhooks';
+export type { BodyForm, WebhookDeliveryStats, WebhookOptions } from './webhooks';

@@ -4,7 +4,9 @@ import { createAuthentikWebhookValidator, WebhookValidatorOptions } from './crea
 const SECRET = 's3cret-value';
 const body = { version: 1, event_pk: 'a'.repeat(32), action: 'model_updated', model: { pk: 1, app: 'authentik_core', model_name: 'user', name: 'A' } };
 
-async function validate(options: Partial<WebhookValidatorOptions>, headers: Record<string, string>, payload: unknown = body) {
+/** `payload` defaults to a valid body; an explicit `undefined` is a body that was not JSON. */
+async function validate(options: Partial<WebhookValidatorOptions>, headers: Record<string, string>, ...explicit: [unknown?]) {
+  const payload = explicit.length > 0 ? explicit[0] : body;
   const validator = createAuthentikWebhookValidator({
     secret: SECRET,
     header: 'authorization',
@@ -50,6 +52,9 @@ describe('createAuthentikWebhookValidator', () => {
     expect((await validate({ maxBodyBytes: 10 }, auth))?.status).toBe(413);
     expect((await validate({}, auth, { version: 1, action: 42 }))?.status).toBe(400);
     expect((await validate({}, auth, 'just a string'))?.status).toBe(400);
+    // A body that is not JSON (authentikJsonBodyParser hands it on as undefined).
+    expect(await validate({}, auth, undefined)).toEqual({ status: 400, payload: { error: 'Body is not valid JSON' } });
+    expect((await validate({}, {}, undefined))?.status).toBe(401);
     expect(await validate({}, auth, { body: 'Test Notification from transport backstage' })).toBeUndefined();
   });
 });

@@ -61,6 +61,11 @@ export function createAuthentikWebhookValidator(options: WebhookValidatorOptions
       reject(413, `Body larger than ${maxBodyBytes} bytes`);
       return;
     }
+    if (request.body === undefined) {
+      // What authentikJsonBodyParser makes of a body that is not JSON.
+      reject(400, 'Body is not valid JSON');
+      return;
+    }
     const analysis = analyzeAuthentikWebhook(request.body);
     if (analysis.result === 'invalid') {
       reject(400, `Not an authentik notification: ${analysis.reason}`);
