@@ -18,6 +18,7 @@ import {
   userPageSchema,
   userSchema,
 } from './schemas';
+import { AuthentikLogEvent, logEventPageSchema } from './eventSchemas';
 
 export interface AuthentikClientOptions {
   /** Root URL of authentik, without trailing slash. */
@@ -59,6 +60,18 @@ export interface AuthentikApi {
   getGroup(pk: string, signal?: AbortSignal): Promise<AuthentikGroup | undefined>;
 }
 
+export interface ListEventsRequest extends ListPageRequest {
+  /** `actions` filter (repeatable). */
+  actions: string[];
+  /** `context_model_app` filter. */
+  modelApp: string;
+}
+
+/** Reading authentik's event log (needs `authentik_events.view_event`). */
+export interface AuthentikEventLogApi {
+  listEvents(request: ListEventsRequest): Promise<AuthentikPage<AuthentikLogEvent> | undefined>;
+}
+
 const detailSchema = z.object({ detail: z.string() }).partial();
 
 class RetryableFailure extends Error {
@@ -75,7 +88,7 @@ class RetryableFailure extends Error {
  * Transport to authentik's REST API: bearer auth, validation of every response,
  * bounded retries of what is transient. It knows nothing about the catalog.
  */
-export class AuthentikClient implements AuthentikApi {
+export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
   private readonly fetchImpl: typeof fetch;
 
   constructor(private readonly options: AuthentikClientOptions) {
@@ -130,6 +143,21 @@ export class AuthentikClient implements AuthentikApi {
       groupSchema,
       signal,
     );
+  }
+
+  /**
+   * One page of the event log, newest first (`ordering=-created`). `undefined` when the
+   * page is past the end.
+   */
+  async listEvents(request: ListEventsRequest): Promise<AuthentikPage<AuthentikLogEvent> | undefined> {
+    const query = new URLSearchParams({
+      ordering: '-created',
+      page: String(request.page),
+      page_size: String(request.pageSize),
+      context_model_app: request.modelApp,
+    });
+    for (const action of request.actions) query.append('actions', action);
+    return this.get(`/events/events/?${query}`, logEventPageSchema, request.signal);
   }
 
   /**
