@@ -8,7 +8,7 @@ import { WalkEventHandler } from '../incremental/AuthentikEntityProvider';
 import { sleep } from '../util/sleep';
 import { analyzeAuthentikWebhook } from './analyzeAuthentikWebhook';
 import { ChangeBatch, ChangeCoalescer } from './ChangeCoalescer';
-import { DeltaPlanner, PlannedDelta } from './DeltaPlanner';
+import { ChangeSet, DeltaPlanner, PlannedDelta } from './DeltaPlanner';
 import { RecentDeltasView } from './RecentDeltasView';
 import { deltaTopic, webhookTopic } from './topics';
 
@@ -34,7 +34,23 @@ export interface AuthentikEventHandlerOptions {
   observer?: EventsObserver;
   /** Most entities per published delta (see `AuthentikEntityProvider`'s `maxBatchSize`). */
   maxBatchSize?: number;
+  /** Shared record of applied event pks: a webhook whose event was already applied is skipped. */
+  claims?: EventClaims;
+  /**
+   * Called when a webhook arrives late enough that deliveries before it may have been
+   * lost (authentik retried it): the event-log follower then catches up at once.
+   */
+  onWebhookGap?: () => void;
 }
+
+/** Event pks claimed for application, shared by replicas and by the event-log follower. */
+export interface EventClaims {
+  /** The pks nobody had claimed before (now claimed by the caller). */
+  claim(eventIds: string[]): Promise<Set<string>>;
+}
+
+/** A webhook recorded longer ago than this was retried by authentik: earlier ones may be lost. */
+const LATE_WEBHOOK_MS = 30_000;
 
 const deltaPayloadSchema = z.object({
   added: z.array(
@@ -85,9 +101,12 @@ export class AuthentikEventHandler implements WalkEventHandler {
       return { type: 'ignored' };
     }
     const { hint } = analysis;
-    if (hint.eventId && this.isDuplicate(hint.eventId)) {
+    if (hint.eventId && (this.isDuplicate(hint.eventId) || !(await this.claim(hint.eventId)))) {
       this.options.observer?.onWebhook?.('duplicate');
       return { type: 'ignored' };
+    }
+    if (hint.created && Date.now() - Date.parse(hint.created) > LATE_WEBHOOK_MS) {
+      this.options.onWebhookGap?.();
     }
     this.options.logger.debug(`authentik ${hint.action} on ${hint.model} ${hint.pk}: queued`);
     this.options.observer?.onWebhook?.('accepted');
@@ -98,6 +117,17 @@ export class AuthentikEventHandler implements WalkEventHandler {
   /** Resolves when every queued hint has been planned and published (tests, shutdown). */
   idle(): Promise<void> {
     return this.coalescer.idle();
+  }
+
+  /**
+   * Plans and publishes one set of changes now, bypassing the coalescer; rejects when
+   * authentik cannot be read (the caller retries). Used by the event-log follower, which
+   * advances its watermark only once this resolved.
+   */
+  async applyChanges(changes: ChangeSet, hints: number, firstReceivedAt: number, signal?: AbortSignal): Promise<void> {
+    const batch: ChangeBatch = { changes, hints, firstReceivedAt };
+    const delta = await this.options.planner.plan(changes, signal);
+    await this.publish(delta, batch);
   }
 
   private applyDelta(payload: unknown): IncrementalEntityEventResult {
@@ -166,6 +196,18 @@ export class AuthentikEventHandler implements WalkEventHandler {
       lagMs: Date.now() - batch.firstReceivedAt,
       hints: batch.hints,
     });
+  }
+
+  /** False when another replica, or the event-log follower, already applied this event. */
+  private async claim(eventId: string): Promise<boolean> {
+    if (!this.options.claims) return true;
+    try {
+      return (await this.options.claims.claim([eventId])).has(eventId);
+    } catch (error) {
+      // Applying twice is harmless; not applying would lose the change.
+      this.options.logger.debug(`Could not record authentik event ${eventId} as applied: ${(error as Error).message}`);
+      return true;
+    }
   }
 
   private isDuplicate(eventId: string): boolean {
