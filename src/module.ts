@@ -14,6 +14,9 @@ import { AuthentikEntityProvider, providerNameFor } from './incremental/Authenti
 import { StrandedEntityRepair } from './incremental/StrandedEntityRepair';
 import { deltaTopic } from './events/topics';
 import { createAuthentikMetrics } from './metrics';
+import { EventLogFollower } from './eventlog/EventLogFollower';
+import { EventLogStore } from './eventlog/EventLogStore';
+import { FullWalkRequester } from './eventlog/FullWalkRequester';
 
 /**
  * The catalog side: one incremental entity provider per configured authentik instance,
@@ -36,9 +39,12 @@ export const catalogModuleAuthentik = createBackendModule({
         catalog: catalogServiceRef,
         database: coreServices.database,
         metrics: metricsServiceRef,
+        scheduler: coreServices.scheduler,
+        lifecycle: coreServices.lifecycle,
       },
-      async init({ config, logger, auth, incremental, events, catalog, database, metrics }) {
+      async init({ config, logger, auth, incremental, events, catalog, database, metrics, scheduler, lifecycle }) {
         const maxBatchSize = await engineBatchLimit(() => database.getClient());
+        const eventLogStore = new EventLogStore(() => database.getClient());
         for (const instance of readAuthentikConfigs(config)) {
           const log = logger.child({ authentikInstance: instance.id });
           if (instance.schedule.scope === 'local') {
@@ -77,28 +83,61 @@ export const catalogModuleAuthentik = createBackendModule({
             }),
           });
           const view = new RecentDeltasView(new CatalogServiceView(catalog, auth, instance.baseUrl));
-          provider.setEventHandler(
-            new AuthentikEventHandler({
-              instanceId: instance.id,
-              planner: new DeltaPlanner({
-                api,
-                catalog: view,
-                mapping,
-                transformers: instanceTransformers,
-                pageSize: instance.incremental.pageSize,
-                concurrency: instance.incremental.concurrency,
-              }),
-              view,
-              events,
-              logger: log,
-              locationKey: providerNameFor(instance.id),
-              coalesceWindowMs: durationToMs(instance.webhook.coalesceWindow),
-              repairHint: repairHint(instance),
-              observer: instanceMetrics.events,
-              maxBatchSize,
+          const followLog = instance.events.mode !== 'webhook';
+          const followerTaskId = `authentik-event-log:${instance.id}`;
+          const handler = new AuthentikEventHandler({
+            instanceId: instance.id,
+            planner: new DeltaPlanner({
+              api,
+              catalog: view,
+              mapping,
+              transformers: instanceTransformers,
+              pageSize: instance.incremental.pageSize,
+              concurrency: instance.incremental.concurrency,
             }),
-          );
+            view,
+            events,
+            logger: log,
+            locationKey: providerNameFor(instance.id),
+            coalesceWindowMs: durationToMs(instance.webhook.coalesceWindow),
+            repairHint: repairHint(instance),
+            observer: instanceMetrics.events,
+            maxBatchSize,
+            ...(followLog && {
+              claims: { claim: eventIds => eventLogStore.claim(instance.id, eventIds, Date.now()) },
+              onWebhookGap: () => {
+                scheduler.triggerTask(followerTaskId).catch(() => undefined); // already running: fine
+              },
+            }),
+          });
+          provider.setEventHandler(handler);
           incremental.addProvider({ provider, options: engineOptions(instance) });
+          if (followLog) {
+            const follower = new EventLogFollower({
+              instanceId: instance.id,
+              api,
+              store: eventLogStore,
+              apply: (changes, hints, firstReceivedAt, signal) => handler.applyChanges(changes, hints, firstReceivedAt, signal),
+              requestWalk: () => new FullWalkRequester(() => database.getClient(), provider.getProviderName()).request(),
+              logger: log,
+              pageSize: instance.incremental.pageSize,
+              maxOutageMs: durationToMs(instance.events.maxOutage),
+              observer: instanceMetrics.eventLog,
+            });
+            // One follower at a time across replicas (the scheduler's global lock), once the
+            // catalog serves (deltas read it), then every pollInterval; a late webhook
+            // triggers it at once.
+            lifecycle.addStartupHook(() =>
+              scheduler.scheduleTask({
+                id: followerTaskId,
+                frequency: instance.events.pollInterval,
+                timeout: { minutes: 5 },
+                initialDelay: { seconds: 0 },
+                scope: 'global',
+                fn: signal => follower.poll(signal),
+              }),
+            );
+          }
           log.info(`authentik instance "${instance.id}" at ${instance.baseUrl} registered as ${provider.getProviderName()}`);
         }
       },
