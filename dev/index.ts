@@ -1,7 +1,8 @@
 /**
  * The dev backend (`npm start`): catalog, incremental ingestion, events and this module,
  * on port 7007 with an in-memory database, fed by the bundled demo authentik unless
- * AUTHENTIK_URL and AUTHENTIK_TOKEN point at a real one.
+ * AUTHENTIK_URL and AUTHENTIK_TOKEN point at a real one. `DEMO_WEBHOOKS=off` runs the demo
+ * without webhooks (no secret is configured, so the module follows the event log: poll mode).
  */
 import { resolve } from 'node:path';
 import { createBackend } from '@backstage/backend-defaults';
@@ -11,20 +12,22 @@ import { DEMO_AUTHENTIK_PORT, DEMO_TOKEN, DEMO_WEBHOOK_SECRET } from './demoDefa
 async function main() {
   if (!process.env.AUTHENTIK_URL || !process.env.AUTHENTIK_TOKEN) {
     const bodyForm = process.env.DEMO_WEBHOOK_BODY === 'default' ? 'default' : 'mapping';
+    const webhooks = process.env.DEMO_WEBHOOKS !== 'off';
     const demo = await startDemoAuthentik({
       directory: seedDemoDirectory(),
       token: DEMO_TOKEN,
       port: Number(process.env.DEMO_AUTHENTIK_PORT ?? DEMO_AUTHENTIK_PORT),
-      webhook: {
-        url: 'http://localhost:7007/api/events/http/authentik',
-        secret: DEMO_WEBHOOK_SECRET,
-        bodyForm,
-      },
+      webhook: webhooks
+        ? { url: 'http://localhost:7007/api/events/http/authentik', secret: DEMO_WEBHOOK_SECRET, bodyForm }
+        : undefined,
     });
     process.env.AUTHENTIK_URL = demo.url;
     process.env.AUTHENTIK_TOKEN = DEMO_TOKEN;
-    process.env.AUTHENTIK_WEBHOOK_SECRET ??= DEMO_WEBHOOK_SECRET;
-    console.log(`Demo authentik at ${demo.url} (webhooks: ${bodyForm} body); change it with "npm run demo -- help"`);
+    if (webhooks) process.env.AUTHENTIK_WEBHOOK_SECRET ??= DEMO_WEBHOOK_SECRET;
+    console.log(
+      `Demo authentik at ${demo.url} (${webhooks ? `webhooks: ${bodyForm} body` : 'no webhooks: the module polls its event log'}); ` +
+        'change it with "npm run demo -- help"',
+    );
   }
   process.env.AUTHENTIK_WEBHOOK_SECRET ??= '';
 

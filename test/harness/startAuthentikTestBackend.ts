@@ -352,7 +352,8 @@ export async function startAuthentikTestBackend(options: AuthentikTestBackendOpt
 
   function startWebhookSender(sender: Omit<WebhookOptions, 'url'> & { url?: string }): WebhookSender {
     const dispatcher = new WebhookDispatcher({ ...sender, url: sender.url ?? webhookUrl });
-    const unsubscribe = demo.directory.onChange(change => dispatcher.notify(change));
+    // The logged event itself, so that webhook and event-log pks match (de-duplication).
+    const unsubscribe = demo.eventLog.onEvent(event => dispatcher.notifyEvent(event));
     const handle: WebhookSender = {
       dispatcher,
       idle: () => dispatcher.idle(),
