@@ -21,7 +21,7 @@ class FakeEventLog implements AuthentikEventLogApi {
   /** Awaited before a page is served (to line up concurrent followers). */
   beforeServe?: () => Promise<void>;
 
-  add(model: 'user' | 'group', pk: number | string, action = 'model_updated', name = 'x'): AuthentikLogEvent {
+  add(model: 'user' | 'group' | 'token', pk: number | string, action = 'model_updated', name = 'x'): AuthentikLogEvent {
     this.clock += 1000;
     const event = {
       pk: randomUUID(),
