@@ -81,9 +81,10 @@ export class DemoEventLog {
         (username === undefined || event.user.username === username),
     );
     const terms = orderingFrom(params, ORDERING_FIELDS, DEFAULT_ORDERING);
-    // Ties (same `created`) in insertion order reversed, as a descending pk-less sort would give.
+    // Ties (same `created` millisecond) in recording order, following the first term's direction.
     const position = new Map(matching.map((event, index) => [event, index]));
-    return matching.sort(comparatorFor(terms, valueOf, event => -(position.get(event) ?? 0)));
+    const direction = terms[0]?.descending ? -1 : 1;
+    return matching.sort(comparatorFor(terms, valueOf, event => direction * (position.get(event) ?? 0)));
   }
 
   /** authentik's `EventSerializer`. */

@@ -119,6 +119,18 @@ describe('EventLogFollower', () => {
     expect(new Set(all).size).toBe(all.length);
   });
 
+  it('reads events created in the same instant as the watermark even when listed after it', async () => {
+    const h = harness();
+    const mark = h.log.add('user', 1);
+    const follower = h.follower();
+    await follower.poll();
+    // Same `created`, recorded later but listed below the watermark (ties have no order).
+    h.log.events.unshift({ ...mark, pk: randomUUID(), context: { model: { pk: 5, app: 'authentik_core', model_name: 'user' } } });
+    await follower.poll();
+    expect(users(h.applied)).toEqual([['5']]);
+    expect(h.gaps).toEqual([]);
+  });
+
   it('skips events a webhook (or another replica) already applied', async () => {
     const h = harness();
     h.log.add('user', 1);

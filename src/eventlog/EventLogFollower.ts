@@ -153,6 +153,14 @@ export class EventLogFollower {
     const maxEvents = this.options.maxReplayEvents ?? 10_000;
     const newer: AuthentikLogEvent[] = [];
     const seen = new Set<string>();
+    const lost: LogRead = {
+      kind: 'gap',
+      reason: 'watermark-lost',
+      detail: `the last applied event ${watermark.eventPk} is no longer in the event log (retention or a cleared log)`,
+    };
+    // Events created in the same instant as the watermark may be listed after it (ties
+    // have no order): once it is found, those are read too (claims skip the applied ones).
+    let reached = watermark.eventPk === null;
     for (let page = 1; ; page++) {
       const result = await this.options.api.listEvents({
         page,
@@ -163,13 +171,10 @@ export class EventLogFollower {
       });
       for (const event of result?.results ?? []) {
         const pk = undashed(event.pk);
-        if (pk === watermark.eventPk) return { kind: 'reached', newer };
-        if (watermark.eventPk !== null && Date.parse(event.created) < watermark.createdMs) {
-          return {
-            kind: 'gap',
-            reason: 'watermark-lost',
-            detail: `the last applied event ${watermark.eventPk} is no longer in the event log (retention or a cleared log)`,
-          };
+        if (Date.parse(event.created) < watermark.createdMs) return reached ? { kind: 'reached', newer } : lost;
+        if (pk === watermark.eventPk) {
+          reached = true;
+          continue;
         }
         if (seen.has(pk)) continue;
         seen.add(pk);
@@ -178,14 +183,7 @@ export class EventLogFollower {
           return { kind: 'gap', reason: 'too-many-events', detail: `more than ${maxEvents} changes since the last read` };
         }
       }
-      if (!result || result.pagination.next === 0) {
-        if (watermark.eventPk === null) return { kind: 'reached', newer };
-        return {
-          kind: 'gap',
-          reason: 'watermark-lost',
-          detail: `the last applied event ${watermark.eventPk} is no longer in the event log (retention or a cleared log)`,
-        };
-      }
+      if (!result || result.pagination.next === 0) return reached ? { kind: 'reached', newer } : lost;
     }
   }
 
