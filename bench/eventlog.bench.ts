@@ -1,6 +1,6 @@
 /**
  * Event-log benchmark (missed webhooks and poll mode):
- *   npm run bench:eventlog [-- --outage-s 60 --changes 40 --latency-samples 30 --poll-s 5]
+ *   npm run bench:eventlog [-- --outage-s 60 --changes 40 --latency-samples 30 --poll-s 5 --keep]
  *
  * This process serves the demo authentik (seeded directory, NO webhooks); a REAL Backstage
  * backend (`bench/events/backend.ts`: createBackend + catalog + incremental ingestion +
@@ -162,24 +162,32 @@ async function main() {
       made += makeDirectoryChanges(demo.directory, Math.ceil(CHANGES / rounds), `outage${round}`);
       await delay(Math.max(0, stoppedAt + ((round + 1) * OUTAGE_S * 1000) / rounds - Date.now()));
     }
+    const logSizeBefore = readFileSync(logFile, 'utf8').length;
     const restartedAt = Date.now();
     backend = startBackend(configFile, logFile, demo.url);
     await until('the backend to listen', 120_000, 50, listening);
     const listeningAt = Date.now();
-    await until('the catalog to equal the directory', 120_000, 100, consistent);
+    let appliedAt: number | undefined;
+    const logTail = () => readFileSync(logFile, 'utf8').slice(logSizeBefore);
+    await until('the catalog to equal the directory', 120_000, 100, async () => {
+      if (appliedAt === undefined && /event log: applied/.test(logTail())) appliedAt = Date.now();
+      return consistent();
+    });
     const consistentAt = Date.now();
     const burstsAfter = (readFileSync(logFile, 'utf8').match(BURST_STARTED) ?? []).length - burstsBefore;
     const applied = [...readFileSync(logFile, 'utf8').matchAll(/event log: applied (\d+) change/g)].map(m => Number(m[1]));
     console.log(
       `Outage: ${made} changes made during a ${Math.round((restartedAt - stoppedAt) / 1000)} s outage; all visible ` +
-        `${s(consistentAt - restartedAt)} after the restart (${s(consistentAt - listeningAt)} after the backend listened); ` +
+        `${s(consistentAt - restartedAt)} after the restart (${s(consistentAt - listeningAt)} after the backend listened, ` +
+        `the follower's delta published ${appliedAt ? s(appliedAt - listeningAt) : '?'} after it); ` +
         `walk bursts after the restart: ${burstsAfter}; events applied from the log: ${applied.at(-1) ?? 0}`,
     );
     if (burstsAfter > 0) process.exitCode = 2;
   } finally {
     await backend.stop();
     await demo.stop();
-    rmSync(work, { recursive: true, force: true });
+    if (process.argv.includes('--keep')) console.log(`Backend log: ${logFile}`);
+    else rmSync(work, { recursive: true, force: true });
   }
 }
 

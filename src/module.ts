@@ -125,12 +125,14 @@ export const catalogModuleAuthentik = createBackendModule({
               observer: instanceMetrics.eventLog,
             });
             // One follower at a time across replicas (the scheduler's global lock), once the
-            // catalog serves (deltas read it), then every pollInterval; a late webhook
+            // catalog serves (deltas read it), then at least every pollInterval: the
+            // scheduler checks for a due task once per frequency, so a run can start up to
+            // two frequencies apart; half the interval keeps the promise. A late webhook
             // triggers it at once.
             lifecycle.addStartupHook(() =>
               scheduler.scheduleTask({
                 id: followerTaskId,
-                frequency: instance.events.pollInterval,
+                frequency: { milliseconds: Math.max(500, durationToMs(instance.events.pollInterval) / 2) },
                 timeout: { minutes: 5 },
                 initialDelay: { seconds: 0 },
                 scope: 'global',
