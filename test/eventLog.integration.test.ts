@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DemoAuthentik, seedDemoDirectory, startDemoAuthentik } from '../dev/demo-authentik';
 import { makeDirectoryChanges } from './harness/directoryChanges';
+import { mappingBody, userModel } from './harness/webhookBodies';
 import { catalogDifferences, expectedCatalog } from './harness/expectedCatalog';
 import { dropDatabasesWithPrefix } from './harness/postgres';
 import {
@@ -177,6 +178,32 @@ describe('event log follower on SQLite', () => {
       await catalogMatches(h);
       expect(appliedEvents(h)).toBe(5);
     });
+  });
+});
+
+describe('a late webhook triggers the follower', () => {
+  let h: AuthentikTestBackend;
+  const secret = `whsec-${Math.random().toString(36).slice(2)}`;
+  beforeAll(async () => {
+    // A poll interval far longer than the test: only the trigger can read the log in time.
+    h = await startAuthentikTestBackend({ token, webhookSecret: secret, provider: { events: { pollInterval: { minutes: 30 } } } });
+  });
+  afterAll(() => h.stop());
+
+  it('reads the log at once when a webhook arrives long after its event, catching up what was dropped', async () => {
+    await h.waitFor(() => h.logs.find(/^Following authentik's event log from/).length > 0);
+    makeDirectoryChanges(h.directory, 4, 'dropped-before-late'); // webhooks lost
+    const late = h.directory.addUser({ username: 'late.webhook', name: 'Late Webhook' });
+    const event = h.demo.eventLog.all().at(-1)!;
+    const response = await h.postWebhook(
+      mappingBody('model_created', userModel(h.directory.getUser(late.pk)!), {
+        event_pk: event.pk,
+        created: new Date(Date.now() - 120_000).toISOString(),
+      }),
+    );
+    expect(response.status).toBe(202);
+    await catalogMatches(h);
+    expect(appliedEvents(h)).toBe(4); // the late one came by webhook, the rest from the log
   });
 });
 
