@@ -77,6 +77,8 @@ const SEEN_EVENT_IDS = 5000;
 export class AuthentikEventHandler implements WalkEventHandler {
   private readonly coalescer: ChangeCoalescer;
   private readonly seenEventIds = new Set<string>();
+  /** Webhook batches and the event-log follower, one at a time (see `exclusive`). */
+  private planning: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: AuthentikEventHandlerOptions) {
     this.coalescer = new ChangeCoalescer({
@@ -126,8 +128,14 @@ export class AuthentikEventHandler implements WalkEventHandler {
    */
   async applyChanges(changes: ChangeSet, hints: number, firstReceivedAt: number, signal?: AbortSignal): Promise<void> {
     const batch: ChangeBatch = { changes, hints, firstReceivedAt };
-    const delta = await this.options.planner.plan(changes, signal);
-    await this.publish(delta, batch);
+    await this.exclusive(async () => this.publish(await this.options.planner.plan(changes, signal), batch));
+  }
+
+  /** Plan-and-publish one at a time, so that each plan sees the deltas before it. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const done = this.planning.then(work);
+    this.planning = done.catch(() => undefined);
+    return done;
   }
 
   private applyDelta(payload: unknown): IncrementalEntityEventResult {
@@ -151,8 +159,7 @@ export class AuthentikEventHandler implements WalkEventHandler {
     const delays = this.options.retryDelaysMs ?? [1000, 5000, 15000];
     for (let attempt = 0; ; attempt++) {
       try {
-        const delta = await this.options.planner.plan(batch.changes);
-        await this.publish(delta, batch);
+        await this.exclusive(async () => this.publish(await this.options.planner.plan(batch.changes), batch));
         return;
       } catch (error) {
         this.options.observer?.onPlanFailure?.(classifyAuthentikError(error));
