@@ -118,16 +118,15 @@ export class EventLogFollower {
     }
     const claimed = await store.claim(instanceId, [...hints.keys()], now);
     const changes: ChangeSet = { users: new Set(), groups: new Set(), groupNames: new Set() };
-    let oldestCreated = Number.POSITIVE_INFINITY;
     for (const [eventId, hint] of hints) {
       if (!claimed.has(eventId)) continue;
       (hint.model === 'user' ? changes.users : changes.groups).add(hint.pk);
       if (hint.model === 'group' && hint.name) changes.groupNames?.add(hint.name);
-      oldestCreated = Math.min(oldestCreated, Date.parse(hint.created ?? '') || now);
     }
     if (claimed.size > 0) {
       try {
-        await this.options.apply(changes, claimed.size, oldestCreated, signal);
+        // Received "now": the delta lag metric stays the time to plan; the event's own age is onLag.
+        await this.options.apply(changes, claimed.size, now, signal);
       } catch (error) {
         // Give the claims back: the watermark stays, so the next poll applies them again.
         await store.release(instanceId, [...claimed]).catch(() => undefined);
@@ -139,7 +138,7 @@ export class EventLogFollower {
     }
     this.options.observer?.onApplied?.(claimed.size, hints.size - claimed.size);
     const newest = newer[0];
-    await store.saveWatermark(instanceId, { ...markOf(newest, now), checkedAtMs: now });
+    await store.saveWatermark(instanceId, markOf(newest, now));
     await store.prune(instanceId, now - this.options.maxOutageMs - 3_600_000);
     this.options.observer?.onLag?.(claimed.size > 0 ? Math.max(0, now - Date.parse(newest.created)) : 0);
   }
