@@ -133,7 +133,7 @@ export class EventLogFollower {
         throw error;
       }
       this.options.logger.info(
-        `authentik event log: applied ${claimed.size} change(s) missed by webhooks (${hints.size - claimed.size} already applied)`,
+        `authentik event log: applied ${claimed.size} change(s) (${hints.size - claimed.size} already applied by a webhook or another replica)`,
       );
     }
     this.options.observer?.onApplied?.(claimed.size, hints.size - claimed.size);
