@@ -113,12 +113,13 @@ export const catalogModuleAuthentik = createBackendModule({
           provider.setEventHandler(handler);
           incremental.addProvider({ provider, options: engineOptions(instance) });
           if (followLog) {
+            const walks = new FullWalkRequester(() => database.getClient(), provider.getProviderName());
             const follower = new EventLogFollower({
               instanceId: instance.id,
               api,
               store: eventLogStore,
               apply: (changes, hints, firstReceivedAt, signal) => handler.applyChanges(changes, hints, firstReceivedAt, signal),
-              requestWalk: () => new FullWalkRequester(() => database.getClient(), provider.getProviderName()).request(),
+              requestWalk: () => walks.request(),
               logger: log,
               pageSize: instance.incremental.pageSize,
               maxOutageMs: durationToMs(instance.events.maxOutage),
