@@ -134,7 +134,8 @@ export const catalogModuleAuthentik = createBackendModule({
               scheduler.scheduleTask({
                 id: followerTaskId,
                 frequency: { milliseconds: Math.max(500, durationToMs(instance.events.pollInterval) / 2) },
-                timeout: { minutes: 5 },
+                // A poll applies at most 500 events; an unclean stop holds the lock this long.
+                timeout: { milliseconds: Math.max(60_000, durationToMs(instance.events.pollInterval)) },
                 initialDelay: { seconds: 0 },
                 scope: 'global',
                 fn: signal => follower.poll(signal),

@@ -131,6 +131,18 @@ describe('EventLogFollower', () => {
     expect(h.gaps).toEqual([]);
   });
 
+  it('applies a long backlog oldest first, a bounded number per poll', async () => {
+    const h = harness();
+    h.log.add('user', 1);
+    const follower = h.follower({ maxEventsPerPoll: 3 });
+    await follower.poll();
+    for (let pk = 10; pk < 17; pk++) h.log.add('user', pk);
+    await follower.poll();
+    await follower.poll();
+    await follower.poll();
+    expect(users(h.applied)).toEqual([['10', '11', '12'], ['13', '14', '15'], ['16']]);
+  });
+
   it('skips events a webhook (or another replica) already applied', async () => {
     const h = harness();
     h.log.add('user', 1);

@@ -32,6 +32,11 @@ export interface EventLogFollowerOptions {
   maxOutageMs: number;
   /** More new events than this in one poll → a full walk instead of a replay. Default 10 000. */
   maxReplayEvents?: number;
+  /**
+   * Events applied by one poll at most (the oldest first; the next poll goes on from
+   * there), so that one poll stays short. Default 500.
+   */
+  maxEventsPerPoll?: number;
   observer?: EventLogObserver;
   now?: () => number;
 }
@@ -102,9 +107,13 @@ export class EventLogFollower {
     await this.apply(read.newer, now, signal);
   }
 
-  /** Applies `newer` (newest first) oldest first, then moves the watermark. */
-  private async apply(newer: AuthentikLogEvent[], now: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Applies the oldest `maxEventsPerPoll` of `newer` (newest first), then moves the
+   * watermark to the newest of those.
+   */
+  private async apply(allNewer: AuthentikLogEvent[], now: number, signal?: AbortSignal): Promise<void> {
     const { store, instanceId } = this.options;
+    const newer = allNewer.slice(-(this.options.maxEventsPerPoll ?? 500));
     if (newer.length === 0) {
       await store.touch(instanceId, now);
       this.options.observer?.onLag?.(0);
