@@ -85,6 +85,7 @@ export const catalogModuleAuthentik = createBackendModule({
           const view = new RecentDeltasView(new CatalogServiceView(catalog, auth, instance.baseUrl));
           const followLog = instance.events.mode !== 'webhook';
           const followerTaskId = `authentik-event-log:${instance.id}`;
+          let lastTrigger = 0;
           const handler = new AuthentikEventHandler({
             instanceId: instance.id,
             planner: new DeltaPlanner({
@@ -106,6 +107,9 @@ export const catalogModuleAuthentik = createBackendModule({
             ...(followLog && {
               claims: { claim: eventIds => eventLogStore.claim(instance.id, eventIds, Date.now()) },
               onWebhookGap: () => {
+                // Once per few seconds is enough (a burst of late webhooks, or clock skew).
+                if (Date.now() - lastTrigger < 5000) return;
+                lastTrigger = Date.now();
                 scheduler.triggerTask(followerTaskId).catch(() => undefined); // already running: fine
               },
             }),
