@@ -190,6 +190,18 @@ describe('event log follower on SQLite', () => {
       await catalogMatches(h);
       expect(appliedEvents(h)).toBe(5);
     });
+
+    it('ignores a webhook that arrives after the log applied its event', async () => {
+      await h.waitFor(() => h.logs.find(/^Following authentik's event log from/).length > 0);
+      const user = h.directory.addUser({ username: 'log.first', name: 'Log First' });
+      await catalogMatches(h);
+      const event = h.demo.eventLog.all().at(-1)!;
+      const plansBefore = h.logs.find(/^authentik changes \(/).length;
+      const response = await h.postWebhook(mappingBody('model_created', userModel(h.directory.getUser(user.pk)!), { event_pk: event.pk }));
+      expect(response.status).toBe(202);
+      await new Promise(resolve => setTimeout(resolve, 1500));
+      expect(h.logs.find(/^authentik changes \(/).length).toBe(plansBefore);
+    });
   });
 });
 
