@@ -65,6 +65,32 @@ export interface AuthentikProviderConfig {
   };
 
   /**
+   * How changes reach the catalog between full walks. authentik's event log (read with
+   * authentik_events.view_event) catches up what webhooks missed: Backstage down or
+   * restarting, a dropped delivery, or no inbound route at all.
+   */
+  events?: {
+    /**
+     * webhook: webhooks only (the log is not read). poll: the event log only, every
+     * pollInterval; needs no inbound route to Backstage. both: webhooks for speed, the log
+     * as a safety net. Default: both when webhook.secret (or
+     * webhook.dangerouslyAllowUnauthenticated) is set, poll otherwise.
+     */
+    mode?: 'webhook' | 'poll' | 'both';
+    /**
+     * How often the event log is read (one replica at a time). Default { seconds: 60 } in
+     * mode both, { seconds: 5 } in mode poll.
+     */
+    pollInterval?: HumanDuration | string;
+    /**
+     * When the log was last read longer ago than this (Backstage down, authentik
+     * unreachable), the missed changes are not replayed: a full walk runs instead.
+     * @default { hours: 24 }
+     */
+    maxOutage?: HumanDuration | string;
+  };
+
+  /**
    * Tuning of the incremental ingestion engine and of the walk. All optional.
    */
   incremental?: {

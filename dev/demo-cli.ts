@@ -124,7 +124,7 @@ async function main(args: string[]): Promise<void> {
       console.log(USAGE);
       return;
   }
-  console.log(`Done: ${command} ${[a, b, ...rest].filter(Boolean).join(' ')}. authentik's webhook is on its way to the dev backend.`);
+  console.log(`Done: ${command} ${[a, b, ...rest].filter(Boolean).join(' ')}. Recorded in the event log; the webhook (if enabled) is on its way to the dev backend.`);
 }
 
 main(process.argv.slice(2)).catch(error => {

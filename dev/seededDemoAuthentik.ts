@@ -3,8 +3,11 @@ import { DEMO_TOKEN, DEMO_WEBHOOK_SECRET } from './demoDefaults';
 
 export interface SeededDemoOptions {
   port: number;
-  /** Where its webhooks go, e.g. http://localhost:7007/api/events/http/authentik. */
-  webhookUrl: string;
+  /**
+   * Where its webhooks go, e.g. http://localhost:7007/api/events/http/authentik; none when
+   * unset (the module then learns of changes from the demo's event log only).
+   */
+  webhookUrl?: string;
   webhookSecret?: string;
   bodyForm: BodyForm;
 }
@@ -15,14 +18,15 @@ export async function startSeededDemoAuthentik(options: SeededDemoOptions): Prom
     directory: seedDemoDirectory(),
     token: DEMO_TOKEN,
     port: options.port,
-    webhook: {
-      url: options.webhookUrl,
-      secret: options.webhookSecret ?? DEMO_WEBHOOK_SECRET,
-      bodyForm: options.bodyForm,
-    },
+    webhook: options.webhookUrl
+      ? { url: options.webhookUrl, secret: options.webhookSecret ?? DEMO_WEBHOOK_SECRET, bodyForm: options.bodyForm }
+      : undefined,
   });
+  const webhooks = options.webhookUrl
+    ? `webhooks: ${options.bodyForm} body to ${options.webhookUrl}`
+    : 'no webhooks: the module polls its event log';
   console.log(
-    `Demo authentik at ${demo.url} (token ${DEMO_TOKEN}; webhooks: ${options.bodyForm} body to ${options.webhookUrl}); ` +
+    `Demo authentik at ${demo.url} (token ${DEMO_TOKEN}; ${webhooks}); ` +
       'change it with "npm run demo -- help"',
   );
   return demo;

@@ -69,4 +69,24 @@ describe('readAuthentikConfigs', () => {
     const [instance] = read({ baseUrl: 'https://a.example', token: TOKEN, webhook: { secret: '' } });
     expect(instance.webhook.secret).toBeUndefined();
   });
+
+  it('reads the event log in poll mode every 5 s without a webhook secret, as a 60 s safety net with one', () => {
+    const [poll] = read({ baseUrl: 'https://a.example', token: TOKEN });
+    expect(poll.events).toEqual({ mode: 'poll', pollInterval: { seconds: 5 }, maxOutage: { hours: 24 } });
+    const [both] = read({ baseUrl: 'https://a.example', token: TOKEN, webhook: { secret: 's' } });
+    expect(both.events).toEqual({ mode: 'both', pollInterval: { seconds: 60 }, maxOutage: { hours: 24 } });
+    const [explicit] = read({
+      baseUrl: 'https://a.example',
+      token: TOKEN,
+      webhook: { secret: 's' },
+      events: { mode: 'webhook', pollInterval: '10s', maxOutage: { hours: 2 } },
+    });
+    expect(explicit.events).toEqual({ mode: 'webhook', pollInterval: { seconds: 10 }, maxOutage: { hours: 2 } });
+  });
+
+  it('names events.mode when it is not webhook, poll or both', () => {
+    expect(() => read({ baseUrl: 'https://a.example', token: TOKEN, events: { mode: 'push' } })).toThrow(
+      'catalog.providers.authentik.events.mode',
+    );
+  });
 });

@@ -31,6 +31,15 @@ export interface AuthentikInstanceConfig {
     dangerouslyAllowUnauthenticated: boolean;
     coalesceWindow: HumanDuration;
   };
+  /** How changes arrive between full walks (README "Missed webhooks and poll mode"). */
+  events: {
+    /** `webhook`: webhooks only; `poll`: the event log only; `both`: webhooks + the log as a safety net. */
+    mode: EventsMode;
+    /** How often the event log is read. */
+    pollInterval: HumanDuration;
+    /** A follower idle longer than this requests a full walk instead of replaying. */
+    maxOutage: HumanDuration;
+  };
   incremental: {
     pageSize: number;
     concurrency: number;
@@ -41,6 +50,8 @@ export interface AuthentikInstanceConfig {
     rejectEmptySourceCollections: boolean;
   };
 }
+
+export type EventsMode = 'webhook' | 'poll' | 'both';
 
 const DEFAULT_BACKOFF: HumanDuration[] = [
   { seconds: 30 },
@@ -68,6 +79,10 @@ const plainSchema = z.object({
       header: z.string().min(1).default('authorization'),
       dangerouslyAllowUnauthenticated: z.boolean().default(false),
     })
+    .passthrough()
+    .default({}),
+  events: z
+    .object({ mode: z.enum(['webhook', 'poll', 'both']).optional() })
     .passthrough()
     .default({}),
   incremental: z
@@ -123,6 +138,11 @@ function readInstance(config: Config, id: string, key: string): AuthentikInstanc
     }
   }
 
+  // Webhooks that can be authenticated: use them, with the log as a safety net; otherwise
+  // nothing would ever arrive between walks, so read the log.
+  const webhooksUsable = Boolean(plain.webhook.secret) || plain.webhook.dangerouslyAllowUnauthenticated;
+  const eventsMode = plain.events.mode ?? (webhooksUsable ? 'both' : 'poll');
+
   return {
     id,
     baseUrl: readBaseUrl(plain.baseUrl, `${key}.baseUrl`),
@@ -140,6 +160,11 @@ function readInstance(config: Config, id: string, key: string): AuthentikInstanc
       header: plain.webhook.header.toLowerCase(),
       dangerouslyAllowUnauthenticated: plain.webhook.dangerouslyAllowUnauthenticated,
       coalesceWindow: durationAt('webhook.coalesceWindow', { milliseconds: 250 }),
+    },
+    events: {
+      mode: eventsMode,
+      pollInterval: durationAt('events.pollInterval', eventsMode === 'both' ? { seconds: 60 } : { seconds: 5 }),
+      maxOutage: durationAt('events.maxOutage', { hours: 24 }),
     },
     incremental: {
       pageSize: plain.incremental.pageSize,

@@ -2,6 +2,7 @@ import type { MetricsService } from '@backstage/backend-plugin-api/alpha';
 import { AuthentikClientOptions } from './client/AuthentikClient';
 import { EventsObserver } from './events/AuthentikEventHandler';
 import { WalkObserver } from './incremental/AuthentikEntityProvider';
+import { EventLogObserver } from './eventlog/EventLogFollower';
 
 /**
  * The module's OpenTelemetry instruments (through Backstage's metrics service). Every
@@ -10,6 +11,7 @@ import { WalkObserver } from './incremental/AuthentikEntityProvider';
 export interface AuthentikMetrics {
   walk: WalkObserver;
   events: EventsObserver;
+  eventLog: EventLogObserver;
   onRequest: NonNullable<AuthentikClientOptions['onRequest']>;
   webhookRejected(status: number): void;
   strandedEntities(count: number): void;
@@ -47,8 +49,26 @@ export function createAuthentikMetrics(metrics: MetricsService, instance: string
   const stranded = metrics.createGauge('catalog_authentik.stranded_entities', {
     description: 'Entities left in the catalog by a sweep the removal guard refused, not yet repaired',
   });
+  const logEvents = metrics.createCounter('catalog_authentik.event_log.events', {
+    description: 'User and group events read from the authentik event log, by outcome: applied, duplicate (a webhook or another replica applied it)',
+  });
+  const logLag = metrics.createGauge('catalog_authentik.event_log.lag', {
+    description: 'After each poll of the event log: now minus the creation time of the newest event it applied (0 when nothing was new)',
+    unit: 'ms',
+  });
+  const logGaps = metrics.createCounter('catalog_authentik.event_log.gaps', {
+    description: 'Times the event log could not be replayed and a full walk was requested, by reason: watermark-lost, outage, too-many-events',
+  });
 
   return {
+    eventLog: {
+      onApplied: (applied, duplicates) => {
+        logEvents.add(applied, { instance, outcome: 'applied' });
+        logEvents.add(duplicates, { instance, outcome: 'duplicate' });
+      },
+      onLag: lagMs => logLag.record(lagMs, { instance }),
+      onGap: reason => logGaps.add(1, { instance, reason }),
+    },
     walk: {
       onPage: (kind, count) => pages.add(count, { instance, kind }),
       onEntities: (kind, count) => entities.add(count, { instance, kind }),

@@ -16,6 +16,9 @@ import { StrandedEntityRepair } from './incremental/StrandedEntityRepair';
 import { WalkRemovalGuard } from './incremental/WalkRemovalGuard';
 import { deltaTopic } from './events/topics';
 import { createAuthentikMetrics } from './metrics';
+import { EventLogFollower } from './eventlog/EventLogFollower';
+import { EventLogStore } from './eventlog/EventLogStore';
+import { FullWalkRequester } from './eventlog/FullWalkRequester';
 
 /**
  * The catalog side: one incremental entity provider per configured authentik instance,
@@ -38,10 +41,12 @@ export const catalogModuleAuthentik = createBackendModule({
         catalog: catalogServiceRef,
         database: coreServices.database,
         metrics: metricsServiceRef,
+        scheduler: coreServices.scheduler,
         lifecycle: coreServices.lifecycle,
       },
-      async init({ config, logger, auth, incremental, events, catalog, database, metrics, lifecycle }) {
+      async init({ config, logger, auth, incremental, events, catalog, database, metrics, scheduler, lifecycle }) {
         const maxBatchSize = await engineBatchLimit(() => database.getClient());
+        const eventLogStore = new EventLogStore(() => database.getClient());
         // At shutdown, bursts in progress and webhook plans stop instead of holding the backend.
         const shutdown = new AbortController();
         lifecycle.addShutdownHook(() => shutdown.abort());
@@ -90,6 +95,9 @@ export const catalogModuleAuthentik = createBackendModule({
           });
           const catalogView = new CatalogServiceView(catalog, auth, instance.baseUrl);
           const view = new RecentDeltasView(catalogView);
+          const followLog = instance.events.mode !== 'webhook';
+          const followerTaskId = `authentik-event-log:${instance.id}`;
+          let lastTrigger = 0;
           const eventHandler = new AuthentikEventHandler({
             instanceId: instance.id,
             planner: new DeltaPlanner({
@@ -112,10 +120,49 @@ export const catalogModuleAuthentik = createBackendModule({
               rejectRemovalsAbovePercentage: instance.incremental.rejectRemovalsAbovePercentage,
               countInCatalog: kind => catalogView.count(kind),
             }),
+            ...(followLog && {
+              claims: { claim: eventIds => eventLogStore.claim(instance.id, eventIds, Date.now()) },
+              onWebhookGap: () => {
+                // Once per few seconds is enough (a burst of late webhooks, or clock skew).
+                if (Date.now() - lastTrigger < 5000) return;
+                lastTrigger = Date.now();
+                scheduler.triggerTask(followerTaskId).catch(() => undefined); // already running: fine
+              },
+            }),
           });
           lifecycle.addShutdownHook(() => eventHandler.shutdown());
           provider.setEventHandler(eventHandler);
           incremental.addProvider({ provider, options: engineOptions(instance) });
+          if (followLog) {
+            const walks = new FullWalkRequester(() => database.getClient(), provider.getProviderName());
+            const follower = new EventLogFollower({
+              instanceId: instance.id,
+              api,
+              store: eventLogStore,
+              apply: (changes, hints, firstReceivedAt, signal) => eventHandler.applyChanges(changes, hints, firstReceivedAt, signal),
+              requestWalk: () => walks.request(),
+              logger: log,
+              pageSize: instance.incremental.pageSize,
+              maxOutageMs: durationToMs(instance.events.maxOutage),
+              observer: instanceMetrics.eventLog,
+            });
+            // One follower at a time across replicas (the scheduler's global lock), once the
+            // catalog serves (deltas read it), then at least every pollInterval: the
+            // scheduler checks for a due task once per frequency, so a run can start up to
+            // two frequencies apart; half the interval keeps the promise. A late webhook
+            // triggers it at once.
+            lifecycle.addStartupHook(() =>
+              scheduler.scheduleTask({
+                id: followerTaskId,
+                frequency: { milliseconds: Math.max(500, durationToMs(instance.events.pollInterval) / 2) },
+                // A poll applies at most 500 events; an unclean stop holds the lock this long.
+                timeout: { milliseconds: Math.max(60_000, durationToMs(instance.events.pollInterval)) },
+                initialDelay: { seconds: 0 },
+                scope: 'global',
+                fn: signal => follower.poll(signal),
+              }),
+            );
+          }
           log.info(`authentik instance "${instance.id}" at ${instance.baseUrl} registered as ${provider.getProviderName()}`);
         }
       },

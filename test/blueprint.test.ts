@@ -90,6 +90,7 @@ describe('the authentik blueprint', () => {
     expect(byModel('authentik_rbac.role')[0].attrs.permissions).toEqual([
       'authentik_core.view_user',
       'authentik_core.view_group',
+      'authentik_events.view_event',
     ]);
     expect(byModel('authentik_core.token')[0].attrs).toMatchObject({ intent: 'api', expiring: false });
     expect(byModel('authentik_core.group')[0].attrs.users).toEqual([new AuthentikTag('KeyOf', 'backstage-account')]);

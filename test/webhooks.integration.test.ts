@@ -434,7 +434,9 @@ describe('authentik webhooks (SQLite)', () => {
 
     beforeAll(async () => {
       [noSecret, unauthenticated] = await Promise.all([
-        startAuthentikTestBackend({ label: 'no-secret', waitForFirstWalk: false }),
+        // Webhooks only: the event log's own reads (poll mode is the default without a
+        // secret) would count as authentik requests below.
+        startAuthentikTestBackend({ label: 'no-secret', waitForFirstWalk: false, provider: { events: { mode: 'webhook' } } }),
         startAuthentikTestBackend({
           label: 'dangerously-unauthenticated',
           provider: { webhook: { dangerouslyAllowUnauthenticated: true } },

@@ -1,4 +1,5 @@
 import { DemoDirectory } from './directory';
+import { DemoEventLog } from './event-log';
 import { GroupListing } from './group-listing';
 import { HttpError } from './http';
 import { PageSizeLimits, pageSizeFrom, paginate } from './pagination';
@@ -20,10 +21,14 @@ export class AuthentikApi {
   private readonly groups: GroupListing;
   private readonly serializers: Serializers;
 
+  /** Answer 403 on the event log (a token without `authentik_events.view_event`). */
+  eventLogForbidden = false;
+
   constructor(
     private readonly directory: DemoDirectory,
     shape: ApiShape,
     private readonly limits: PageSizeLimits,
+    private readonly eventLog: DemoEventLog,
   ) {
     this.users = new UserListing(directory);
     this.groups = new GroupListing(directory);
@@ -32,12 +37,13 @@ export class AuthentikApi {
 
   /** Whether `path` is one of the routes (for 405 vs 404). */
   knows(path: string): boolean {
-    return path === '/core/users/' || path === '/core/groups/' || USER_DETAIL.test(path) || GROUP_DETAIL.test(path);
+    return path === '/core/users/' || path === '/core/groups/' || path === '/events/events/' || USER_DETAIL.test(path) || GROUP_DETAIL.test(path);
   }
 
   get(path: string, params: URLSearchParams): ApiResponse {
     if (path === '/core/users/') return this.listUsers(params);
     if (path === '/core/groups/') return this.listGroups(params);
+    if (path === '/events/events/') return this.listEvents(params);
     const userPk = USER_DETAIL.exec(path)?.[1];
     if (userPk !== undefined) return this.userDetail(userPk, params);
     const groupPk = GROUP_DETAIL.exec(path)?.[1];
@@ -57,6 +63,13 @@ export class AuthentikApi {
     const { pagination, slice } = paginate(groups, params.get('page'), pageSizeFrom(params.get('page_size'), this.limits));
     const include = groupIncludes(params);
     return ok({ pagination, results: slice.map(group => this.serializers.group(group, include)), autocomplete: {} });
+  }
+
+  private listEvents(params: URLSearchParams): ApiResponse {
+    if (this.eventLogForbidden) throw HttpError.detail(403, 'You do not have permission to perform this action.');
+    const events = this.eventLog.list(params);
+    const { pagination, slice } = paginate(events, params.get('page'), pageSizeFrom(params.get('page_size'), this.limits));
+    return ok({ pagination, results: slice.map(event => this.eventLog.serialize(event)), autocomplete: {} });
   }
 
   private userDetail(rawPk: string, params: URLSearchParams): ApiResponse {

@@ -10,3 +10,4 @@ export type { DemoAuthentik, DemoAuthentikOptions } from './server';
 export type { ApiShape } from './serializers';
 export { WebhookDispatcher, pythonRepr, sendTestNotification } from './webhooks';
 export type { BodyForm, WebhookDeliveryStats, WebhookOptions } from './webhooks';
+export { DemoEventLog } from './event-log';

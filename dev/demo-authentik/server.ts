@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { AuthentikApi } from './api-routes';
 import { DemoMutations } from './demo-routes';
 import { DemoDirectory } from './directory';
+import { DemoEventLog } from './event-log';
 import { HttpError, readJsonBody, sendEmpty, sendJson } from './http';
 import { ApiShape, Serializers } from './serializers';
 import { WebhookDeliveryStats, WebhookDispatcher, WebhookOptions } from './webhooks';
@@ -36,6 +37,10 @@ export interface DemoAuthentik {
   resetRequestCount(): void;
   /** Make the next `count` API requests answer `status` (429 comes with `Retry-After: 0`). */
   failNext(count: number, status: number, body?: unknown): void;
+  /** authentik's event log: every change made after the server started. */
+  readonly eventLog: DemoEventLog;
+  /** Make `GET /events/events/` answer 403 (the token lacks `authentik_events.view_event`). */
+  setEventLogForbidden(forbidden: boolean): void;
   readonly webhookDeliveries: WebhookDeliveryStats;
   /** Resolves when every queued webhook delivery has succeeded or given up. */
   whenWebhooksIdle(): Promise<void>;
@@ -56,13 +61,16 @@ interface InjectedFailure {
 export async function startDemoAuthentik(options: DemoAuthentikOptions): Promise<DemoAuthentik> {
   const { directory } = options;
   const shape = options.apiShape ?? 'parents';
-  const api = new AuthentikApi(directory, shape, {
-    defaultPageSize: options.defaultPageSize ?? 20,
-    maxPageSize: options.maxPageSize ?? 100,
-  });
+  const eventLog = new DemoEventLog(directory);
+  const api = new AuthentikApi(
+    directory,
+    shape,
+    { defaultPageSize: options.defaultPageSize ?? 20, maxPageSize: options.maxPageSize ?? 100 },
+    eventLog,
+  );
   const mutations = new DemoMutations(directory, new Serializers(directory, shape));
   const dispatcher = options.webhook ? new WebhookDispatcher(options.webhook) : undefined;
-  const unsubscribe = dispatcher ? directory.onChange(change => dispatcher.notify(change)) : () => undefined;
+  const unsubscribe = dispatcher ? eventLog.onEvent(event => dispatcher.notifyEvent(event)) : () => undefined;
   let requests = 0;
   let failure: InjectedFailure | undefined;
 
@@ -122,6 +130,10 @@ export async function startDemoAuthentik(options: DemoAuthentikOptions): Promise
     failNext(count, status, body) {
       failure = { remaining: count, status, body: body ?? { detail: defaultFailureDetail(status) } };
     },
+    eventLog,
+    setEventLogForbidden(forbidden) {
+      api.eventLogForbidden = forbidden;
+    },
     get webhookDeliveries() {
       return dispatcher?.stats ?? { sent: 0, failed: 0, retried: 0, pending: 0 };
     },
@@ -129,6 +141,7 @@ export async function startDemoAuthentik(options: DemoAuthentikOptions): Promise
     sendTestNotification: () => dispatcher?.sendTestNotification() ?? Promise.resolve(false),
     async stop() {
       unsubscribe();
+      eventLog.close();
       dispatcher?.close();
       await new Promise<void>(resolve => {
         server.close(() => resolve());

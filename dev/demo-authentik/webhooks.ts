@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { DEFAULT_ACTOR, EventUser, eventFromChange } from './events';
+import { DEFAULT_ACTOR, DemoEvent, EventUser, eventFromChange } from './events';
 import { BodyForm, defaultBody, mappingBody, testNotificationBody } from './webhook-bodies';
 import { ChangeDescription } from './types';
 
@@ -55,7 +55,11 @@ export class WebhookDispatcher {
 
   /** Fire-and-forget: queue the notification(s) for one change. */
   notify(change: ChangeDescription): void {
-    const event = eventFromChange(change, this.actor);
+    this.notifyEvent(eventFromChange(change, this.actor));
+  }
+
+  /** Fire-and-forget: queue the notification(s) for one recorded event (same pk as the log's). */
+  notifyEvent(event: DemoEvent): void {
     const body = this.options.bodyForm === 'mapping' ? mappingBody(event) : defaultBody(event, this.recipient);
     const copies = this.options.duplicate ? 2 : 1;
     for (let i = 0; i < copies; i += 1) void this.track(this.deliver(body));

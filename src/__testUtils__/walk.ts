@@ -23,6 +23,7 @@ export function testInstanceConfig(overrides: Partial<AuthentikInstanceConfig> =
       scope: 'global',
     },
     webhook: { header: 'authorization', dangerouslyAllowUnauthenticated: false, coalesceWindow: { milliseconds: 10 } },
+    events: { mode: 'webhook', pollInterval: { seconds: 5 }, maxOutage: { hours: 24 } },
     incremental: {
       pageSize: 100,
       concurrency: 3,

@@ -18,6 +18,7 @@ import {
   userPageSchema,
   userSchema,
 } from './schemas';
+import { AuthentikLogEvent, logEventPageSchema } from './eventSchemas';
 
 export interface AuthentikClientOptions {
   /** Root URL of authentik, without trailing slash. */
@@ -72,6 +73,18 @@ export type PastTheEnd = undefined;
 /** authentik answered `{"detail": "No <Model> matches the given query."}`: no such object. */
 export type Gone = undefined;
 
+export interface ListEventsRequest extends ListPageRequest {
+  /** `actions` filter (repeatable). */
+  actions: string[];
+  /** `context_model_app` filter. */
+  modelApp: string;
+}
+
+/** Reading authentik's event log (needs `authentik_events.view_event`). */
+export interface AuthentikEventLogApi {
+  listEvents(request: ListEventsRequest): Promise<AuthentikPage<AuthentikLogEvent> | undefined>;
+}
+
 const detailSchema = z.object({ detail: z.string() }).partial();
 
 class RetryableFailure extends Error {
@@ -88,7 +101,7 @@ class RetryableFailure extends Error {
  * Transport to authentik's REST API: bearer auth, validation of every response,
  * bounded retries of what is transient. It knows nothing about the catalog.
  */
-export class AuthentikClient implements AuthentikApi {
+export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
   private readonly fetchImpl: typeof fetch;
 
   constructor(private readonly options: AuthentikClientOptions) {
@@ -144,6 +157,21 @@ export class AuthentikClient implements AuthentikApi {
       NO_SUCH_GROUP,
       signal,
     );
+  }
+
+  /**
+   * One page of the event log, newest first (`ordering=-created`). `undefined` when the
+   * page is past the end.
+   */
+  async listEvents(request: ListEventsRequest): Promise<AuthentikPage<AuthentikLogEvent> | undefined> {
+    const query = new URLSearchParams({
+      ordering: '-created',
+      page: String(request.page),
+      page_size: String(request.pageSize),
+      context_model_app: request.modelApp,
+    });
+    for (const action of request.actions) query.append('actions', action);
+    return this.get(`/events/events/?${query}`, logEventPageSchema, PAST_THE_END, request.signal);
   }
 
   /**

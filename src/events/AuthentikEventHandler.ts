@@ -8,7 +8,7 @@ import { WalkEventHandler } from '../incremental/AuthentikEntityProvider';
 import { sleep } from '../util/sleep';
 import { analyzeAuthentikWebhook } from './analyzeAuthentikWebhook';
 import { ChangeBatch, ChangeCoalescer } from './ChangeCoalescer';
-import { DeltaPlanner, PlannedDelta } from './DeltaPlanner';
+import { ChangeSet, DeltaPlanner, PlannedDelta } from './DeltaPlanner';
 import { DeltaKind, DeltaRemovalGuard } from './DeltaRemovalGuard';
 import { RecentDeltasView } from './RecentDeltasView';
 import { deltaTopic, webhookTopic } from './topics';
@@ -39,7 +39,23 @@ export interface AuthentikEventHandlerOptions {
   maxBatchSize?: number;
   /** Refuses the removals of a delta that would remove many users or groups at once. */
   removalGuard?: DeltaRemovalGuard;
+  /** Shared record of applied event pks: a webhook whose event was already applied is skipped. */
+  claims?: EventClaims;
+  /**
+   * Called when a webhook arrives late enough that deliveries before it may have been
+   * lost (authentik retried it): the event-log follower then catches up at once.
+   */
+  onWebhookGap?: () => void;
 }
+
+/** Event pks claimed for application, shared by replicas and by the event-log follower. */
+export interface EventClaims {
+  /** The pks nobody had claimed before (now claimed by the caller). */
+  claim(eventIds: string[]): Promise<Set<string>>;
+}
+
+/** A webhook recorded longer ago than this was retried by authentik: earlier ones may be lost. */
+const LATE_WEBHOOK_MS = 30_000;
 
 const deltaPayloadSchema = z.object({
   added: z.array(
@@ -68,6 +84,8 @@ export class AuthentikEventHandler implements WalkEventHandler {
   private readonly seenEventIds = new Set<string>();
   /** Aborted at shutdown: plans in flight and waits between their attempts stop. */
   private readonly stopping = new AbortController();
+  /** Webhook batches and the event-log follower, one at a time (see `exclusive`). */
+  private planning: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: AuthentikEventHandlerOptions) {
     this.coalescer = new ChangeCoalescer({
@@ -92,9 +110,12 @@ export class AuthentikEventHandler implements WalkEventHandler {
       return { type: 'ignored' };
     }
     const { hint } = analysis;
-    if (hint.eventId && this.isDuplicate(hint.eventId)) {
+    if (hint.eventId && (this.isDuplicate(hint.eventId) || !(await this.claim(hint.eventId)))) {
       this.options.observer?.onWebhook?.('duplicate');
       return { type: 'ignored' };
+    }
+    if (hint.created && Date.now() - Date.parse(hint.created) > LATE_WEBHOOK_MS) {
+      this.options.onWebhookGap?.();
     }
     this.options.logger.debug(`authentik ${hint.action} on ${hint.model} ${hint.pk}: queued`);
     this.options.observer?.onWebhook?.('accepted');
@@ -114,6 +135,23 @@ export class AuthentikEventHandler implements WalkEventHandler {
   async shutdown(): Promise<void> {
     this.stopping.abort(new Error('the backend is shutting down'));
     await this.coalescer.stop();
+  }
+
+  /**
+   * Plans and publishes one set of changes now, bypassing the coalescer; rejects when
+   * authentik cannot be read (the caller retries). Used by the event-log follower, which
+   * advances its watermark only once this resolved.
+   */
+  async applyChanges(changes: ChangeSet, hints: number, firstReceivedAt: number, signal?: AbortSignal): Promise<void> {
+    const batch: ChangeBatch = { changes, hints, firstReceivedAt };
+    await this.exclusive(async () => this.publish(await this.guarded(await this.options.planner.plan(changes, signal), batch), batch));
+  }
+
+  /** Plan-and-publish one at a time, so that each plan sees the deltas before it. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const done = this.planning.then(work);
+    this.planning = done.catch(() => undefined);
+    return done;
   }
 
   private applyDelta(payload: unknown): IncrementalEntityEventResult {
@@ -138,8 +176,10 @@ export class AuthentikEventHandler implements WalkEventHandler {
     const { signal } = this.stopping;
     for (let attempt = 0; ; attempt++) {
       try {
-        const delta = await this.options.planner.plan(batch.changes, signal);
-        await this.publish(await this.guarded(delta, batch), batch);
+        await this.exclusive(async () => {
+          const delta = await this.options.planner.plan(batch.changes, signal);
+          await this.publish(await this.guarded(delta, batch), batch);
+        });
         return;
       } catch (error) {
         if (signal.aborted) return this.stopped(batch);
@@ -203,6 +243,18 @@ export class AuthentikEventHandler implements WalkEventHandler {
       lagMs: Date.now() - batch.firstReceivedAt,
       hints: batch.hints,
     });
+  }
+
+  /** False when another replica, or the event-log follower, already applied this event. */
+  private async claim(eventId: string): Promise<boolean> {
+    if (!this.options.claims) return true;
+    try {
+      return (await this.options.claims.claim([eventId])).has(eventId);
+    } catch (error) {
+      // Applying twice is harmless; not applying would lose the change.
+      this.options.logger.debug(`Could not record authentik event ${eventId} as applied: ${(error as Error).message}`);
+      return true;
+    }
   }
 
   private isDuplicate(eventId: string): boolean {

@@ -7,6 +7,10 @@ import { MemoryAuthentik } from '../__testUtils__/MemoryAuthentik';
 import { MemoryCatalog } from '../__testUtils__/MemoryCatalog';
 import { testInstanceConfig, walkAll } from '../__testUtils__/walk';
 import { ChangeSet, DeltaPlanner } from './DeltaPlanner';
+import knexFactory from 'knex';
+import { MemoryEventLog } from '../__testUtils__/MemoryEventLog';
+import { EventLogFollower } from '../eventlog/EventLogFollower';
+import { EventLogStore } from '../eventlog/EventLogStore';
 
 /**
  * The webhook path's central promise: whatever authentik changes, and however its
@@ -272,6 +276,63 @@ describe('webhook deltas converge to the full walk', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('for any changes when webhooks are dropped and the event log is replayed', async () => {
+    // Every change is in authentik's log; webhooks deliver some (claiming their event pk,
+    // as the handler does) and lose the rest; the follower then replays what nobody applied.
+    const db = knexFactory({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true });
+    const store = new EventLogStore(async () => db);
+    let run = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(scenario, fc.integer({ min: 1, max: 4 }), async ({ initial, changes, shuffleSeed }, pageSize) => {
+          const instanceId = `run-${run++}`;
+          const dir = new MemoryAuthentik();
+          for (const o of initial) applyOperation(dir, o);
+          const catalog = new MemoryCatalog();
+          catalog.replaceAll(await walk(dir, config));
+          const planner = new DeltaPlanner({ api: dir, catalog, mapping, pageSize: 2, concurrency: 2 });
+          const log = new MemoryEventLog();
+          const follower = new EventLogFollower({
+            instanceId,
+            api: log,
+            store,
+            apply: async changeSet => catalog.apply(await planner.plan(changeSet)),
+            requestWalk: () => Promise.reject(new Error('no gap expected')),
+            logger: { info: () => undefined, debug: () => undefined, warn: () => undefined, error: () => undefined, child: () => undefined as never },
+            pageSize,
+            maxOutageMs: 3_600_000,
+            now: () => log.clock,
+          });
+          await follower.poll(); // starts following the (empty) log
+
+          const random = seededRandom(shuffleSeed);
+          const webhook = async (logged: Array<{ hint: Hint; eventId: string }>) => {
+            const claimed = await store.claim(instanceId, logged.map(l => l.eventId), log.clock);
+            const hints = logged.filter(l => claimed.has(l.eventId)).map(l => l.hint);
+            if (hints.length) catalog.apply(await planner.plan(changeSetOf(hints)));
+          };
+          for (const { operation: o, fate } of changes) {
+            const logged = applyOperation(dir, o).map(hint => ({
+              hint,
+              eventId: log.add(hint.model, hint.model === 'user' ? Number(hint.pk) : hint.pk, 'model_updated', hint.name ?? '').pk.replace(/-/g, ''),
+            }));
+            if (fate !== 'dropped') await webhook(logged);
+            if (fate === 'twice') await webhook(logged);
+            if (random() < 0.3) await follower.poll(); // the follower runs now and then
+          }
+          await follower.poll();
+
+          const fresh = new MemoryCatalog();
+          fresh.replaceAll(await walk(dir, config));
+          expect(catalog.snapshot()).toEqual(fresh.snapshot());
+        }),
+        { numRuns: 150 },
+      );
+    } finally {
+      await db.destroy();
+    }
   });
 
   it('would notice a planner that forgets the previous members of a changed group', async () => {

@@ -22,8 +22,8 @@ export interface AuthentikChangeHint {
   eventId?: string;
   /** event creation time (ISO-8601) when known */
   created?: string;
-  /** which body form it came from */
-  form: 'mapping' | 'default';
+  /** which body form it came from (`log`: an entry of authentik's event log) */
+  form: 'mapping' | 'default' | 'log';
   /** the object's name when the event was recorded (a user's display name, a group's name) */
   name?: string;
 }
@@ -182,7 +182,27 @@ function analyzeDefaultBody(body: Record<string, unknown>): AuthentikWebhookAnal
   return classify(action, shape.data, 'default', {});
 }
 
-/** Shared by both forms once the body is well-typed. */
+/**
+ * Classifies one entry of authentik's event log (already validated as such) the way a
+ * webhook about the same event is classified. Never throws.
+ */
+export function analyzeAuthentikLogEvent(event: {
+  pk: string;
+  action: string;
+  created: string;
+  context?: Record<string, unknown> | null;
+}): AuthentikWebhookAnalysis {
+  if (!UUID_PATTERN.test(event.pk)) return invalid(`event pk: expected a UUID, got ${quote(event.pk)}`);
+  const extra = { eventId: normalizeUuid(event.pk), created: new Date(event.created).toISOString() };
+  if (!isModelAction(event.action)) return notModelAction(event.action);
+  const model = event.context?.['model'];
+  if (model === undefined || model === null) return classify(event.action, null, 'log', extra);
+  const shape = modelSchema.safeParse(model);
+  if (!shape.success) return invalid(`event context: ${formatIssues(shape.error, 'model')}`);
+  return classify(event.action, shape.data, 'log', extra);
+}
+
+/** Shared by every form once the input is well-typed. */
 function classify(
   action: string,
   model: ModelInfo | null,

@@ -46,6 +46,12 @@ export interface AuthentikTestBackendOptions {
   /** Default `sqlite` (in-memory better-sqlite3). `postgres`: fresh databases per backend. */
   database?: TestDatabase;
   /**
+   * Keep the databases for a later backend (a restart, a second replica): for `postgres`
+   * the database name prefix (`/^[a-z0-9_]+$/`), for `sqlite` a directory for the files.
+   * Not dropped by `stop()`: the caller cleans up (see `dropDatabasesWithPrefix`).
+   */
+  persistentDatabase?: string;
+  /**
    * Use this demo authentik (not stopped by `stop()`; pass its `token` too); otherwise one is
    * started on port 0.
    */
@@ -188,12 +194,13 @@ export async function startAuthentikTestBackend(options: AuthentikTestBackendOpt
       token,
     }));
 
-  const dbPrefix = `akt_${randomBytes(5).toString('hex')}_`;
+  const persistent = options.persistentDatabase;
+  const dbPrefix = database === 'postgres' && persistent ? persistent : `akt_${randomBytes(5).toString('hex')}_`;
   const databaseConfig: JsonObject =
     database === 'postgres'
       ? (configureBackstageTestDatabaseEnv(),
         { client: 'pg', connection: postgresConnection() as JsonObject, prefix: dbPrefix, pluginDivisionMode: 'database' })
-      : { client: 'better-sqlite3', connection: ':memory:' };
+      : { client: 'better-sqlite3', connection: persistent ? { directory: persistent } : ':memory:' };
 
   const providerConfig = deepMerge(
     {
@@ -242,7 +249,7 @@ export async function startAuthentikTestBackend(options: AuthentikTestBackendOpt
         // swallowed by Promise.allSettled), so their pools would keep jest alive. Destroy them here.
         await Promise.all(knexClients.map(destroyKnexClient));
         if (ownDemo) await demo.stop();
-        if (database === 'postgres') await dropDatabasesWithPrefix(dbPrefix);
+        if (database === 'postgres' && !persistent) await dropDatabasesWithPrefix(dbPrefix);
       } finally {
         logs.close();
       }
@@ -360,7 +367,8 @@ export async function startAuthentikTestBackend(options: AuthentikTestBackendOpt
 
   function startWebhookSender(sender: Omit<WebhookOptions, 'url'> & { url?: string }): WebhookSender {
     const dispatcher = new WebhookDispatcher({ ...sender, url: sender.url ?? webhookUrl });
-    const unsubscribe = demo.directory.onChange(change => dispatcher.notify(change));
+    // The logged event itself, so that webhook and event-log pks match (de-duplication).
+    const unsubscribe = demo.eventLog.onEvent(event => dispatcher.notifyEvent(event));
     const handle: WebhookSender = {
       dispatcher,
       idle: () => dispatcher.idle(),
