@@ -34,6 +34,8 @@ export interface AuthentikEventHandlerOptions {
   observer?: EventsObserver;
   /** Most entities per published delta (see `AuthentikEntityProvider`'s `maxBatchSize`). */
   maxBatchSize?: number;
+  /** When the objects a plan asks to confirm are read again (`PlannedDelta.confirm`). Default 3 s. */
+  confirmAfterMs?: number;
 }
 
 const deltaPayloadSchema = z.object({
@@ -61,6 +63,7 @@ const SEEN_EVENT_IDS = 5000;
 export class AuthentikEventHandler implements WalkEventHandler {
   private readonly coalescer: ChangeCoalescer;
   private readonly seenEventIds = new Set<string>();
+  private readonly confirmations = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: AuthentikEventHandlerOptions) {
     this.coalescer = new ChangeCoalescer({
@@ -95,9 +98,30 @@ export class AuthentikEventHandler implements WalkEventHandler {
     return { type: 'ignored' };
   }
 
-  /** Resolves when every queued hint has been planned and published (tests, shutdown). */
-  idle(): Promise<void> {
-    return this.coalescer.idle();
+  /**
+   * Resolves when every queued hint has been planned and published, confirmations
+   * included (tests, shutdown).
+   */
+  async idle(): Promise<void> {
+    while (this.confirmations.size > 0) await sleep(50);
+    await this.coalescer.idle();
+    if (this.confirmations.size > 0) await this.idle();
+  }
+
+  /**
+   * authentik records a membership event before it writes the membership: the objects the
+   * plan could not see change are read once more, a few seconds later.
+   */
+  private scheduleConfirmation(delta: PlannedDelta): void {
+    const { users, groups } = delta.confirm;
+    if (users.size === 0 && groups.size === 0) return;
+    const timer = setTimeout(() => {
+      this.confirmations.delete(timer);
+      for (const pk of users) this.coalescer.add({ model: 'user', pk }, true);
+      for (const pk of groups) this.coalescer.add({ model: 'group', pk }, true);
+    }, this.options.confirmAfterMs ?? 3000);
+    timer.unref();
+    this.confirmations.add(timer);
   }
 
   private applyDelta(payload: unknown): IncrementalEntityEventResult {
@@ -123,6 +147,7 @@ export class AuthentikEventHandler implements WalkEventHandler {
       try {
         const delta = await this.options.planner.plan(batch.changes);
         await this.publish(delta, batch);
+        this.scheduleConfirmation(delta);
         return;
       } catch (error) {
         this.options.observer?.onPlanFailure?.(classifyAuthentikError(error));

@@ -193,7 +193,9 @@ export class DeltaPlanner {
     for (const [name, renamedKey] of staleNames) {
       const members = (await catalog.usersInGroup(name)).map(user => user.pk);
       for (const pk of members) affected.add(pk);
-      if (renamedKey && members.filter(pk => !known.has(pk)).length > FEW_USERS) {
+      // A renamed group's members: its member list costs a request per page, not per user.
+      const unread = members.filter(pk => !known.has(pk)).length;
+      if (renamedKey && Math.ceil(unread / this.options.pageSize) < unread) {
         for (const user of await this.listMembers(renamedKey, signal)) known.set(String(user.pk), user);
       }
     }
