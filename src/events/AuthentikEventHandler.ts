@@ -4,7 +4,6 @@ import type { IncrementalEntityEventResult } from '@backstage/plugin-catalog-bac
 import type { EventParams, EventsService } from '@backstage/plugin-events-node';
 import { z } from 'zod';
 import { classifyAuthentikError } from '../client/errors';
-import { WalkEventHandler } from '../incremental/AuthentikEntityProvider';
 import { sleep } from '../util/sleep';
 import { analyzeAuthentikWebhook } from './analyzeAuthentikWebhook';
 import { ChangeBatch, ChangeCoalescer } from './ChangeCoalescer';
@@ -60,7 +59,7 @@ const SEEN_EVENT_IDS = 5000;
  * coalesced batch is planned in the background and its delta published on the delta
  * topic, which the engine hands back to `onEvent` to apply and record in its marks.
  */
-export class AuthentikEventHandler implements WalkEventHandler {
+export class AuthentikEventHandler {
   private readonly coalescer: ChangeCoalescer;
   private readonly seenEventIds = new Set<string>();
   private readonly confirmations = new Set<NodeJS.Timeout>();

@@ -2,7 +2,7 @@ import { Entity, GroupEntity, stringifyEntityRef } from '@backstage/catalog-mode
 import { isDeepStrictEqual } from 'node:util';
 import { AuthentikApi } from '../client/AuthentikClient';
 import { AuthentikGroup, AuthentikUser, dashedGroupPk, normalizeGroupPk } from '../client/schemas';
-import { readUserWindow } from '../incremental/readUserWindow';
+import { readUserWindow } from '../readers/readUserWindow';
 import { GroupIndex } from '../mapping/groupIndex';
 import { disambiguatedName, toEntityName } from '../mapping/names';
 import { MappingOptions, Transformers } from '../mapping/types';

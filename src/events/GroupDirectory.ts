@@ -1,6 +1,6 @@
 import { AuthentikApi } from '../client/AuthentikClient';
 import { AuthentikGroup, normalizeGroupPk } from '../client/schemas';
-import { readAllGroups } from '../incremental/readAllGroups';
+import { readAllGroups } from '../readers/readAllGroups';
 import { GroupIndex } from '../mapping/groupIndex';
 import { MappingOptions, Transformers } from '../mapping/types';
 
