@@ -20,8 +20,7 @@ import { MappingOptions, Transformers } from '../mapping/types';
 import { sleep } from '../util/sleep';
 import { WalkCursor, walkCursorSchema } from './cursor';
 import { readAllGroups } from '../readers/readAllGroups';
-import { readUserWindow, UserWindowRequest } from '../readers/readUserWindow';
-import { WindowPrefetch } from '../readers/WindowPrefetch';
+import { readUserWindow } from '../readers/readUserWindow';
 import { StrandedEntityRepair } from './StrandedEntityRepair';
 import { WalkProgress } from './WalkProgress';
 
@@ -90,7 +89,6 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
   private readonly startedAt = Date.now();
   private state?: WalkState;
   private progress?: WalkProgress;
-  private readonly prefetch = new WindowPrefetch();
 
   constructor(private readonly options: AuthentikEntityProviderOptions) {
     const { config } = options;
@@ -258,8 +256,17 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     context: WalkContext,
   ): Promise<EntityIteratorResult<WalkCursor>> {
     const state = await this.resumeState(cursor, context);
-    const read = (request: UserWindowRequest) => readUserWindow(this.options.api, request);
-    const window = await this.prefetch.take(cursor.walkId, this.windowRequest(cursor, context), read);
+    const { incremental } = this.options.config;
+    const window = await readUserWindow(this.options.api, {
+      page: cursor.page,
+      afterPk: cursor.afterPk,
+      pageSize: incremental.pageSize,
+      concurrency: this.pagesPerWindow(),
+      activeOnly: true,
+      types: eligibleUserTypes(this.mapping),
+      signal: context.signal,
+      anchorFirstPk: cursor.anchorFirstPk,
+    });
     this.options.observer?.onPage?.('users', window.requests);
     if (window.shifted && cursor.previousWindow) {
       this.options.logger.debug(`authentik's user list shifted during walk ${cursor.walkId}; re-reading page ${cursor.previousWindow.page}`);
@@ -267,12 +274,6 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       const again = { ...cursor, page, afterPk, users, anchorFirstPk: undefined, previousWindow: undefined };
       state.position = { page, afterPk };
       return { done: false, entities: [], cursor: again };
-    }
-    const moved = window.nextPage > cursor.page;
-    if (!window.done) {
-      // The next window is read while this one is mapped and the engine stores it.
-      const upcoming = { ...cursor, page: window.nextPage, afterPk: window.afterPk, anchorFirstPk: moved ? window.lastPageFirstPk : undefined };
-      this.prefetch.start(cursor.walkId, this.windowRequest(upcoming, context), read);
     }
 
     const entities: Entity[] = [];
@@ -284,6 +285,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     }
     this.options.observer?.onEntities?.('User', entities.length);
 
+    const moved = window.nextPage > cursor.page;
     const next = {
       ...cursor,
       page: window.nextPage,
@@ -326,19 +328,6 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     if (!probe || probe.pagination.count === 0) {
       throw emptyDirectoryError();
     }
-  }
-
-  private windowRequest(cursor: Extract<WalkCursor, { phase: 'users' }>, context: WalkContext): UserWindowRequest {
-    return {
-      page: cursor.page,
-      afterPk: cursor.afterPk,
-      pageSize: this.options.config.incremental.pageSize,
-      concurrency: this.pagesPerWindow(),
-      activeOnly: true,
-      types: eligibleUserTypes(this.mapping),
-      signal: context.signal,
-      anchorFirstPk: cursor.anchorFirstPk,
-    };
   }
 
   /** `concurrency`, unless a window (plus users re-read from its anchor) would exceed a batch. */
