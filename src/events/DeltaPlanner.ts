@@ -145,8 +145,9 @@ export class DeltaPlanner {
 
   /**
    * Groups' names, exclusions and hierarchy depend on each other, so the changed groups go
-   * through the whole (cached) index; only the Group entities that come out different are
-   * emitted, and the catalog's groups that are no longer emitted under their name removed.
+   * through the whole (cached) index; the groups read, and those the catalog holds with
+   * another name or relations, are emitted; the catalog's groups that are no longer
+   * emitted under their name are removed.
    * Users affected: every member of a group whose name changed or went, and for the
    * changed groups the members who joined or left (their member pks against the catalog's).
    * Returns the changed groups whose read showed nothing new.
@@ -170,12 +171,12 @@ export class DeltaPlanner {
 
     // The groups read are emitted; any other whose name or relations the catalog holds
     // differently (a neighbour of a renamed, moved or deleted group) too.
-    const relationsChanged = new Set<string>();
+    const differs = new Set<string>();
     for (const key of after.keys()) {
       const entity = after.entityOf(key)!;
       const held = inCatalog.get(key);
       const same = held && held.name === entity.metadata.name && sameRelations(held, entity);
-      if (!same) relationsChanged.add(key);
+      if (!same) differs.add(key);
       if (!same || read.has(key)) added.set(stringifyEntityRef(entity), entity);
     }
     const emittedNames = new Set(after.keys().map(key => after.nameOf(key)));
@@ -212,7 +213,7 @@ export class DeltaPlanner {
       const joined = await catalog.usersWithPks([...now].filter(pk => !before.has(pk)));
       for (const pk of left) affected.add(pk);
       for (const user of joined) affected.add(user.pk);
-      if (left.length === 0 && joined.length === 0 && !relationsChanged.has(key)) unexplained.push(key);
+      if (left.length === 0 && joined.length === 0 && !differs.has(key)) unexplained.push(key);
     }
     return unexplained;
   }
