@@ -332,6 +332,19 @@ describe('webhook deltas converge to the full walk', () => {
     );
   });
 
+  it('would notice a planner that reads every group per event', async () => {
+    // Guard for the bound above: the planner before this one re-read the group list per event.
+    const dir = largeDirectory(1);
+    const catalog = new MemoryCatalog();
+    catalog.replaceAll(await walk(dir, config));
+    const planner = new DeltaPlanner({ api: dir, catalog, mapping, pageSize: 100, concurrency: 3, groupIndexTtlMs: 0 });
+    const user = [...dir.users.values()].find(u => u.is_active && u.type === 'internal')!;
+    user.email = 'changed@example.com';
+
+    const requests = await applyWithConfirmation(planner, catalog, changeSetOf([{ model: 'user', pk: String(user.pk) }]));
+    expect(requests).toBeGreaterThan(requestBound('setEmail'));
+  });
+
   it('would notice a planner that forgets the previous members of a changed group', async () => {
     // Guard for the property above: a directory where only the catalog knows who left.
     const dir = new MemoryAuthentik();
