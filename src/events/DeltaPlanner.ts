@@ -83,6 +83,8 @@ export class DeltaPlanner {
   private readonly api: AuthentikApi;
   private requests = 0;
   private userPages?: { pages: number; at: number };
+  /** Plans run one at a time (webhooks and any other caller): each sees the directory whole. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: DeltaPlannerOptions) {
     this.api = countingApi(options.api, () => this.requests++);
@@ -96,7 +98,13 @@ export class DeltaPlanner {
     });
   }
 
-  async plan(changes: ChangeSet, signal?: AbortSignal): Promise<PlannedDelta> {
+  plan(changes: ChangeSet, signal?: AbortSignal): Promise<PlannedDelta> {
+    const planned = this.queue.then(() => this.planNow(changes, signal));
+    this.queue = planned.catch(() => undefined);
+    return planned;
+  }
+
+  private async planNow(changes: ChangeSet, signal?: AbortSignal): Promise<PlannedDelta> {
     this.requests = 0;
     const added = new Map<string, Entity>();
     const removed = new Map<string, RemovedEntity>();
