@@ -114,7 +114,8 @@ export class DeltaPlanner {
 
     if (this.directory.expired) await this.directory.reload(this.api, signal);
     const before = await this.directory.index();
-    const read = await this.readGroups([...changes.groups], signal);
+    const changedGroups = new Set([...changes.groups].map(normalizeGroupPk));
+    const read = await this.readGroups([...changedGroups], signal);
     await this.readUsers(changes.users, known, signal);
     for (const pk of changes.users) {
       if (known.get(pk) && !confirming.users.has(pk)) confirm.users.add(pk);
@@ -133,7 +134,9 @@ export class DeltaPlanner {
     const affected = new Set<string>();
     if (read.size > 0 || (changes.groupNames?.size ?? 0) > 0) {
       const unexplained = await this.planGroups(changes, read, before, added, removed, affected, known, signal);
-      for (const key of unexplained) if (changes.groups.has(key) && !confirming.groups.has(key)) confirm.groups.add(key);
+      for (const key of unexplained) {
+        if (changedGroups.has(key) && !confirming.groups.has(key)) confirm.groups.add(key);
+      }
     }
     await this.readUsers(affected, known, signal);
     await this.planUsers(await this.directory.index(), known, added, removed);
