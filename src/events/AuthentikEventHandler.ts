@@ -169,7 +169,8 @@ export class AuthentikEventHandler {
     this.options.view.record(delta.added, delta.removed);
     const removed = delta.removed.map(r => stringifyEntityRef({ kind: r.kind, namespace: 'default', name: r.name }));
     this.options.logger.info(
-      `authentik changes (${describe(batch)}): ${delta.added.length} entities upserted, ${removed.length} removed, ` +
+      `${isConfirmation(batch) ? 'authentik confirmation read' : 'authentik changes'} (${describe(batch)}): ` +
+        `${delta.added.length} entities upserted, ${removed.length} removed, ` +
         `${delta.requests} authentik requests`,
     );
     const size = this.options.maxBatchSize ?? Math.max(1, delta.added.length);
@@ -200,6 +201,12 @@ export class AuthentikEventHandler {
     }
     return false;
   }
+}
+
+/** A batch made only of scheduled second reads (`PlannedDelta.confirm`), no new event. */
+function isConfirmation(batch: ChangeBatch): boolean {
+  const { users, groups, confirming } = batch.changes;
+  return !!confirming && confirming.users.size === users.size && confirming.groups.size === groups.size;
 }
 
 function describe(batch: ChangeBatch): string {
