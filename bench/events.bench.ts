@@ -1,6 +1,7 @@
 /**
  * Webhook benchmark:
- *   npm run bench:events [-- --per-kind N --extra-users N --burst N --poll-ms N --concurrency N --seed N]
+ *   npm run bench:events [-- --users N --groups N --per-kind N --burst N --poll-ms N --concurrency N --seed N]
+ *   e.g. npm run bench:events -- --users 100000 --groups 5000
  *
  * This process serves the demo authentik (seeded directory + 20 teams + ~1,100 generated
  * active users) and sends its webhooks; a REAL Backstage backend (`bench/events/backend.ts`:
@@ -54,9 +55,14 @@ const VISIBLE_TIMEOUT_MS = 30_000;
 const BURST_OBSERVE_MS = 120_000;
 /** Burst polling period (each poll asks for every user not seen yet). */
 const BURST_POLL_MS = 250;
-const STARTUP_TIMEOUT_MS = 240_000;
-const TARGET_P95_MS = 5_000;
-const TEAMS = 20;
+/** Backend start and first walk; a large directory gets longer (its walk is measured by `npm run bench`). */
+const startupTimeoutMs = (users: number) => 240_000 + 5 * users;
+const TARGET_P95_MS = 2_000;
+/**
+ * After a change is visible, how long authentik must see no request before its cost is
+ * counted: the handler's confirmation read comes 3 s after the delta (AuthentikEventHandler).
+ */
+const CONFIRMATION_SETTLE_MS = 4_000;
 const COMMAND = 'npm run bench:events';
 
 // ---- flags ------------------------------------------------------------------------------
@@ -66,6 +72,8 @@ interface Flags {
   concurrency: number;
   perKind: number;
   extraUsers: number;
+  /** "Bench Team NN" groups added to the seed. */
+  groups: number;
   burst: number;
   pollMs: number;
   seed: number;
@@ -76,7 +84,8 @@ function usage(message?: string): never {
   process.stderr.write(
     'usage: npm run bench:events -- [--per-kind N] [--extra-users N] [--burst N] [--poll-ms N] [--concurrency N] [--seed N]\n' +
       '  --per-kind     changes of each of the 7 kinds per body form (default 8: 112 changes)\n' +
-      '  --extra-users  generated active users added to the seed (default burst + 100)\n' +
+      '  --users        generated active users added to the seed (default burst + 100; alias --extra-users)\n' +
+      '  --groups       generated "Bench Team" groups added to the seed (default 20)\n' +
       '  --burst        users changed at once in the burst (default 1000)\n' +
       '  --poll-ms      catalog polling period while waiting for a change (default 25, 25..50)\n' +
       '  --concurrency  incremental.concurrency of the backend (default 4: walk windows of ≤ 500 entities,\n' +
@@ -90,12 +99,12 @@ function parseFlags(argv: string[]): Flags {
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') usage();
-    const match = /^--(per-kind|extra-users|burst|poll-ms|seed|concurrency)(?:=(.*))?$/.exec(arg);
+    const match = /^--(per-kind|extra-users|users|groups|burst|poll-ms|seed|concurrency)(?:=(.*))?$/.exec(arg);
     if (!match) usage(`unknown argument: ${arg}`);
     const raw = match[2] ?? argv[++i];
     const value = Number(raw?.replace(/_/g, ''));
     if (raw === undefined || !Number.isInteger(value) || value < 0) usage(`--${match[1]} needs a whole number`);
-    values.set(match[1], value);
+    values.set(match[1] === 'users' ? 'extra-users' : match[1], value);
   }
   const burst = values.get('burst') ?? 1000;
   const flags: Flags = {
@@ -103,6 +112,7 @@ function parseFlags(argv: string[]): Flags {
     perKind: values.get('per-kind') ?? 8,
     burst,
     extraUsers: values.get('extra-users') ?? burst + 100,
+    groups: values.get('groups') ?? 20,
     pollMs: values.get('poll-ms') ?? 25,
     seed: values.get('seed') ?? 7,
   };
@@ -294,6 +304,8 @@ interface LatencySample {
   visible: boolean;
   latencyMs: number;
   apiCalls: number;
+  /** Including the confirmation read that follows a few seconds later. */
+  apiCallsSettled: number;
   /** Breakdown from the probe (undefined when the probe saw nothing). */
   receivedMs?: number;
   deltaMs?: number;
@@ -335,6 +347,8 @@ async function measureLatency(
       }
       await sender.idle();
       if (visible) change.commit();
+      const apiCalls = demo.requests - requestsBefore;
+      await settle(demo);
       await delay(20); // let the probe's IPC messages in
       const probe = backend.probe.slice(probeFrom);
       const received = probe.find((m): m is ProbeWebhookMessage => m.type === 'webhook');
@@ -345,7 +359,8 @@ async function measureLatency(
         label: change.label,
         visible,
         latencyMs: visibleAt - sentAt,
-        apiCalls: demo.requests - requestsBefore,
+        apiCalls,
+        apiCallsSettled: demo.requests - requestsBefore,
         receivedMs: received ? received.at - sentWall : undefined,
         deltaMs: deltaMsg ? deltaMsg.at - sentWall : undefined,
       };
@@ -353,11 +368,21 @@ async function measureLatency(
       const n = samples.length;
       const status = visible ? `${secs(sample.latencyMs).padStart(7)}` : ' NEVER ';
       console.log(
-        `  [${form} ${String(n).padStart(3)}/${total}] ${status}  ${String(sample.apiCalls).padStart(3)} API  ${kind.padEnd(25)} ${change.label}`,
+        `  [${form} ${String(n).padStart(3)}/${total}] ${status}  ${String(sample.apiCalls).padStart(3)} API ` +
+          `(${String(sample.apiCallsSettled).padStart(3)} with confirmation)  ${kind.padEnd(25)} ${change.label}`,
       );
     }
   }
   return samples;
+}
+
+/** Waits until authentik has seen no request for a while after the confirmation delay. */
+async function settle(demo: DemoAuthentik): Promise<void> {
+  await delay(CONFIRMATION_SETTLE_MS);
+  for (let last = -1; demo.requests !== last; ) {
+    last = demo.requests;
+    await delay(500);
+  }
 }
 
 // ---- burst ----------------------------------------------------------------------------------
@@ -461,6 +486,7 @@ function latencyRows(samples: LatencySample[]): string[][] {
     const ok = group.filter(s => s.visible);
     const lat = ok.map(s => s.latencyMs);
     const calls = group.map(s => s.apiCalls);
+    const settled = group.map(s => s.apiCallsSettled);
     rows.push([
       label,
       `${ok.length}/${group.length}`,
@@ -469,6 +495,8 @@ function latencyRows(samples: LatencySample[]): string[][] {
       secs(max(lat)),
       num(mean(calls), 1),
       num(max(calls), 0),
+      num(mean(settled), 1),
+      num(max(settled), 0),
     ]);
   };
   for (const kind of KINDS) row(kind, samples.filter(s => s.kind === kind));
@@ -501,7 +529,8 @@ async function main(): Promise<number> {
   );
 
   // Directory and demo authentik (webhooks are sent by our WebhookSender, not started yet).
-  const { directory } = buildBenchDirectory({ extraUsers: flags.extraUsers, teams: TEAMS, seed: flags.seed });
+  console.log(`uptime: load average ${os.loadavg().map(l => l.toFixed(2)).join(', ')} (1/5/15 min)`);
+  const { directory } = buildBenchDirectory({ extraUsers: flags.extraUsers, teams: flags.groups, seed: flags.seed });
   const demo = await startDemoAuthentik({ directory, token: DEMO_TOKEN, port: 0 });
   const port = await freePort();
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'bench-events-'));
@@ -527,12 +556,12 @@ async function main(): Promise<number> {
   try {
     // ---- first walk ---------------------------------------------------------------------
     const bootStart = performance.now();
-    await waitUntil('the backend to answer', STARTUP_TIMEOUT_MS, 250, async () => {
+    await waitUntil('the backend to answer', startupTimeoutMs(flags.extraUsers), 250, async () => {
       const { status } = await catalog.getJson(`/api/catalog/incremental/providers/${encodeURIComponent(PROVIDER)}`);
       return status === 200;
     }, backend);
     const upAt = performance.now();
-    await waitUntil('the first walk to complete and the catalog to hold every user and group', STARTUP_TIMEOUT_MS, 250, async () => {
+    await waitUntil('the first walk to complete and the catalog to hold every user and group', startupTimeoutMs(flags.extraUsers), 250, async () => {
       const { body } = await catalog.getJson(`/api/catalog/incremental/providers/${encodeURIComponent(PROVIDER)}`);
       if (body?.last_error) {
         const text = String(body.last_error);
@@ -610,10 +639,10 @@ async function main(): Promise<number> {
     const never = samples.filter(s => !s.visible);
     const p95 = never.length > 0 ? Number.POSITIVE_INFINITY : percentile(latencies, 95);
     const ratio = burst.apiCalls / burst.users;
-    const latencyPass = p95 < TARGET_P95_MS;
+    const latencyPass = p95 <= TARGET_P95_MS;
     const burstPass = burst.apiCalls < burst.users;
 
-    const header = ['change', 'visible', 'p50', 'p95', 'max', 'API calls mean', 'API calls max'];
+    const header = ['change', 'visible', 'p50', 'p95', 'max', 'API calls mean', 'API calls max', '+confirm mean', '+confirm max'];
     const rows = latencyRows(samples);
     console.log('\n## Summary\n');
     console.log(`Webhook POSTed → visible via GET /api/catalog/entities/by-name (${samples.length} changes, both body forms):\n`);
@@ -637,7 +666,7 @@ async function main(): Promise<number> {
     }
 
     console.log('\n## Acceptance\n');
-    console.log(`  ${latencyPass ? 'PASS' : 'FAIL'}  p95 webhook-to-visible latency ${secs(p95)} < ${secs(TARGET_P95_MS)}`);
+    console.log(`  ${latencyPass ? 'PASS' : 'FAIL'}  p95 webhook-to-visible latency ${secs(p95)} ≤ ${secs(TARGET_P95_MS)}`);
     console.log(`  ${burstPass ? 'PASS' : 'FAIL'}  burst API calls ${burst.apiCalls} < ${burst.users}`);
 
     console.log('\n## Markdown (README)\n');
@@ -665,7 +694,7 @@ async function main(): Promise<number> {
       markdownTable(
         ['Target', 'Result'],
         [
-          [`p95 webhook-to-visible < 5 s`, `${latencyPass ? 'PASS' : 'FAIL'} (${secs(p95)})`],
+          [`p95 webhook-to-visible ≤ ${secs(TARGET_P95_MS)}`, `${latencyPass ? 'PASS' : 'FAIL'} (${secs(p95)})`],
           [`burst API calls < ${burst.users}`, `${burstPass ? 'PASS' : 'FAIL'} (${burst.apiCalls})`],
         ],
       ),

@@ -416,6 +416,26 @@ async function main(): Promise<number> {
   console.log(
     `  (diagnostic) RSS growth above the pre-walk baseline, ${fmtInt(large.users)} vs ${fmtInt(small.users)} users: ${growthRatio.toFixed(2)}×`,
   );
+  // The request floor: every page read once, `c` in flight, nothing else (no CPU, no extra requests).
+  const largeExpected = outcomes.find(o => o.scenario.id === 'large')?.expected;
+  const floorPages = largeExpected ? Math.ceil(largeExpected.users / PAGE_SIZE) + Math.ceil(large.groups / PAGE_SIZE) : Number.NaN;
+  const floorMs = (floorPages * flags.latencyMs) / c;
+  const floorRatio = sLarge ? ratio(sLarge.wallMs, floorMs) : Number.NaN;
+  const growthMiB = sLarge ? (sLarge.maxRss - sLarge.rssBaseline) / MiB : Number.NaN;
+  console.log(
+    `  floor, ${fmtInt(large.users)} users: ${fmtInt(floorPages)} pages × ${flags.latencyMs} ms ÷ ${c} in flight = ${fmtSec(floorMs)}; ` +
+      `wall ${sLarge ? fmtSec(sLarge.wallMs) : 'n/a'} = ${floorRatio.toFixed(2)}× the floor, ` +
+      `${sLarge ? fmtInt(sLarge.requests) : 'n/a'} requests = ${sLarge ? ratio(sLarge.requests, floorPages).toFixed(2) : 'n/a'}× the pages`,
+  );
+  console.log(
+    `  wall time, ${fmtInt(large.users)} users, c=${c} = ${sLarge ? fmtSec(sLarge.wallMs) : 'n/a'}  (target ≤ 3.50 s at 100k/5k, 20 ms): ` +
+      `${verdict(sLarge?.wallMs ?? Number.NaN, (sLarge?.wallMs ?? Infinity) <= 3500)}`,
+  );
+  console.log(
+    `  RSS growth (peak − pre-walk baseline), ${fmtInt(large.users)} users = ${growthMiB.toFixed(1)} MiB  (target ≤ 60 MB): ` +
+      `${verdict(growthMiB, growthMiB * MiB <= 60e6)}`,
+  );
+  console.log(`  uptime: load average ${os.loadavg().map(l => l.toFixed(2)).join(', ')} (1/5/15 min) at the end`);
   if (flags.users !== 100_000 || flags.groups !== 5_000 || flags.latencyMs !== 20) {
     console.log('  note: the acceptance criteria are stated for 100,000 vs 10,000 users, 5,000 groups, 20 ms latency');
   }

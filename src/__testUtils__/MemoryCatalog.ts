@@ -1,5 +1,5 @@
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
-import { CatalogView, KnownEntity } from '../events/CatalogView';
+import { CatalogView, KnownEntity, KnownGroup, relationsOf } from '../events/CatalogView';
 import { PlannedDelta } from '../events/DeltaPlanner';
 import { ANNOTATION_GROUP_PK, ANNOTATION_NAME_TAKEN, ANNOTATION_USER_PK } from '../mapping/types';
 
@@ -24,8 +24,10 @@ export class MemoryCatalog implements CatalogView {
     return Object.fromEntries([...this.entities.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
   }
 
-  async groups(): Promise<KnownEntity[]> {
-    return this.find('Group', ANNOTATION_GROUP_PK);
+  async groups(): Promise<KnownGroup[]> {
+    return [...this.entities.values()]
+      .filter(e => e.kind === 'Group')
+      .map(e => ({ name: e.metadata.name, pk: e.metadata.annotations![ANNOTATION_GROUP_PK], ...relationsOf(e) }));
   }
 
   async usersInGroup(groupName: string): Promise<KnownEntity[]> {
@@ -34,6 +36,11 @@ export class MemoryCatalog implements CatalogView {
 
   async userByPk(pk: string): Promise<KnownEntity | undefined> {
     return (await this.find('User', ANNOTATION_USER_PK)).find(u => u.pk === pk);
+  }
+
+  async usersWithPks(pks: string[]): Promise<KnownEntity[]> {
+    const wanted = new Set(pks);
+    return this.find('User', ANNOTATION_USER_PK, e => wanted.has(e.metadata.annotations![ANNOTATION_USER_PK]));
   }
 
   async usersDenied(name: string): Promise<KnownEntity[]> {

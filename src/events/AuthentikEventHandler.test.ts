@@ -63,7 +63,7 @@ describe('AuthentikEventHandler', () => {
   it('publishes a delta that removes many groups at once without its removals, and counts them', async () => {
     const removed = Array.from({ length: 10 }, (_, i) => ({ kind: 'Group' as const, name: `g${i}`, pk: String(i) }));
     const guard = new DeltaRemovalGuard({ rejectRemovalsAbovePercentage: 25, countInCatalog: async () => 10 });
-    const { handler, published, refused, logger } = setup(async () => ({ added: [], removed, requests: 2 }), guard);
+    const { handler, published, refused, logger } = setup(async () => ({ added: [], removed, requests: 2, confirm: { users: new Set<string>(), groups: new Set<string>() } }), guard);
     await handler.onEvent(userUpdated(1));
     await handler.idle();
     expect(published).toHaveLength(1);

@@ -4,7 +4,6 @@ import type { IncrementalEntityEventResult } from '@backstage/plugin-catalog-bac
 import type { EventParams, EventsService } from '@backstage/plugin-events-node';
 import { z } from 'zod';
 import { classifyAuthentikError } from '../client/errors';
-import { WalkEventHandler } from '../incremental/AuthentikEntityProvider';
 import { sleep } from '../util/sleep';
 import { analyzeAuthentikWebhook } from './analyzeAuthentikWebhook';
 import { ChangeBatch, ChangeCoalescer } from './ChangeCoalescer';
@@ -46,6 +45,8 @@ export interface AuthentikEventHandlerOptions {
    * lost (authentik retried it): the event-log follower then catches up at once.
    */
   onWebhookGap?: () => void;
+  /** When the objects a plan asks to confirm are read again (`PlannedDelta.confirm`). Default 3 s. */
+  confirmAfterMs?: number;
 }
 
 /** Event pks claimed for application, shared by replicas and by the event-log follower. */
@@ -79,13 +80,14 @@ const SEEN_EVENT_IDS = 5000;
  * coalesced batch is planned in the background and its delta published on the delta
  * topic, which the engine hands back to `onEvent` to apply and record in its marks.
  */
-export class AuthentikEventHandler implements WalkEventHandler {
+export class AuthentikEventHandler {
   private readonly coalescer: ChangeCoalescer;
   private readonly seenEventIds = new Set<string>();
   /** Aborted at shutdown: plans in flight and waits between their attempts stop. */
   private readonly stopping = new AbortController();
   /** Webhook batches and the event-log follower, one at a time (see `exclusive`). */
   private planning: Promise<unknown> = Promise.resolve();
+  private readonly confirmations = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: AuthentikEventHandlerOptions) {
     this.coalescer = new ChangeCoalescer({
@@ -123,9 +125,30 @@ export class AuthentikEventHandler implements WalkEventHandler {
     return { type: 'ignored' };
   }
 
-  /** Resolves when every queued hint has been planned and published (tests). */
-  idle(): Promise<void> {
-    return this.coalescer.idle();
+  /**
+   * Resolves when every queued hint has been planned and published, confirmations
+   * included (tests, shutdown).
+   */
+  async idle(): Promise<void> {
+    while (this.confirmations.size > 0) await sleep(50);
+    await this.coalescer.idle();
+    if (this.confirmations.size > 0) await this.idle();
+  }
+
+  /**
+   * authentik records a membership event before it writes the membership: the objects the
+   * plan could not see change are read once more, a few seconds later.
+   */
+  private scheduleConfirmation(delta: PlannedDelta): void {
+    const { users, groups } = delta.confirm;
+    if (users.size === 0 && groups.size === 0) return;
+    const timer = setTimeout(() => {
+      this.confirmations.delete(timer);
+      for (const pk of users) this.coalescer.add({ model: 'user', pk }, true);
+      for (const pk of groups) this.coalescer.add({ model: 'group', pk }, true);
+    }, this.options.confirmAfterMs ?? 3000);
+    timer.unref();
+    this.confirmations.add(timer);
   }
 
   /**
@@ -134,6 +157,8 @@ export class AuthentikEventHandler implements WalkEventHandler {
    */
   async shutdown(): Promise<void> {
     this.stopping.abort(new Error('the backend is shutting down'));
+    for (const timer of this.confirmations) clearTimeout(timer);
+    this.confirmations.clear();
     await this.coalescer.stop();
   }
 
@@ -144,7 +169,19 @@ export class AuthentikEventHandler implements WalkEventHandler {
    */
   async applyChanges(changes: ChangeSet, hints: number, firstReceivedAt: number, signal?: AbortSignal): Promise<void> {
     const batch: ChangeBatch = { changes, hints, firstReceivedAt };
-    await this.exclusive(async () => this.publish(await this.guarded(await this.options.planner.plan(changes, signal), batch), batch));
+    await this.planAndPublish(batch, signal);
+  }
+
+  /**
+   * One plan and its publication, one at a time (each plan sees the deltas before it),
+   * through the removal guard; what the plan could not see change is read again later.
+   */
+  private async planAndPublish(batch: ChangeBatch, signal?: AbortSignal): Promise<void> {
+    await this.exclusive(async () => {
+      const delta = await this.options.planner.plan(batch.changes, signal);
+      await this.publish(await this.guarded(delta, batch), batch);
+      this.scheduleConfirmation(delta);
+    });
   }
 
   /** Plan-and-publish one at a time, so that each plan sees the deltas before it. */
@@ -176,10 +213,7 @@ export class AuthentikEventHandler implements WalkEventHandler {
     const { signal } = this.stopping;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.exclusive(async () => {
-          const delta = await this.options.planner.plan(batch.changes, signal);
-          await this.publish(await this.guarded(delta, batch), batch);
-        });
+        await this.planAndPublish(batch, signal);
         return;
       } catch (error) {
         if (signal.aborted) return this.stopped(batch);
@@ -222,7 +256,8 @@ export class AuthentikEventHandler implements WalkEventHandler {
     this.options.view.record(delta.added, delta.removed);
     const removed = delta.removed.map(r => stringifyEntityRef({ kind: r.kind, namespace: 'default', name: r.name }));
     this.options.logger.info(
-      `authentik changes (${describe(batch)}): ${delta.added.length} entities upserted, ${removed.length} removed, ` +
+      `${isConfirmation(batch) ? 'authentik confirmation read' : 'authentik changes'} (${describe(batch)}): ` +
+        `${delta.added.length} entities upserted, ${removed.length} removed, ` +
         `${delta.requests} authentik requests`,
     );
     const size = this.options.maxBatchSize ?? Math.max(1, delta.added.length);
@@ -265,6 +300,12 @@ export class AuthentikEventHandler implements WalkEventHandler {
     }
     return false;
   }
+}
+
+/** A batch made only of scheduled second reads (`PlannedDelta.confirm`), no new event. */
+function isConfirmation(batch: ChangeBatch): boolean {
+  const { users, groups, confirming } = batch.changes;
+  return !!confirming && confirming.users.size === users.size && confirming.groups.size === groups.size;
 }
 
 function describe(batch: ChangeBatch): string {

@@ -3,9 +3,11 @@ import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import { locationAnnotations } from '../mapping/defaultTransformers';
 import { ANNOTATION_GROUP_PK, ANNOTATION_NAME_TAKEN, ANNOTATION_USER_PK } from '../mapping/types';
-import { CatalogView, KnownEntity } from './CatalogView';
+import { CatalogView, KnownEntity, KnownGroup, relationsOf } from './CatalogView';
 
 const FIELDS = ['kind', 'metadata.name', 'metadata.annotations'];
+/** Values in one catalog filter (any-of); keeps query strings and SQL `IN` lists short. */
+const PKS_PER_QUERY = 100;
 
 /** A `CatalogView` over the catalog's own API, limited to one authentik instance. */
 export class CatalogServiceView implements CatalogView {
@@ -19,8 +21,15 @@ export class CatalogServiceView implements CatalogView {
     this.location = locationAnnotations(baseUrl)['backstage.io/managed-by-location'];
   }
 
-  async groups(): Promise<KnownEntity[]> {
-    return this.find({ kind: 'Group' }, ANNOTATION_GROUP_PK);
+  async groups(): Promise<KnownGroup[]> {
+    const { items } = await this.catalog.getEntities(
+      { filter: { kind: 'Group', ...this.ours() }, fields: [...FIELDS, 'spec.parent', 'spec.children'] },
+      { credentials: await this.auth.getOwnServiceCredentials() },
+    );
+    return items.flatMap(entity => {
+      const found = known(entity, ANNOTATION_GROUP_PK);
+      return found ? [{ ...found, ...relationsOf(entity) }] : [];
+    });
   }
 
   async usersInGroup(groupName: string): Promise<KnownEntity[]> {
@@ -29,6 +38,15 @@ export class CatalogServiceView implements CatalogView {
 
   async userByPk(pk: string): Promise<KnownEntity | undefined> {
     const [found] = await this.find({ kind: 'User', [`metadata.annotations.${ANNOTATION_USER_PK}`]: pk }, ANNOTATION_USER_PK);
+    return found;
+  }
+
+  async usersWithPks(pks: string[]): Promise<KnownEntity[]> {
+    const found: KnownEntity[] = [];
+    for (let start = 0; start < pks.length; start += PKS_PER_QUERY) {
+      const chunk = pks.slice(start, start + PKS_PER_QUERY);
+      found.push(...(await this.find({ kind: 'User', [`metadata.annotations.${ANNOTATION_USER_PK}`]: chunk }, ANNOTATION_USER_PK)));
+    }
     return found;
   }
 
@@ -53,15 +71,19 @@ export class CatalogServiceView implements CatalogView {
     return entity && this.isOurs(entity) ? known(entity, ANNOTATION_USER_PK) : undefined;
   }
 
-  private async find(filter: Record<string, string>, pkAnnotation: string): Promise<KnownEntity[]> {
+  private async find(filter: Record<string, string | string[]>, pkAnnotation: string): Promise<KnownEntity[]> {
     const { items } = await this.catalog.getEntities(
-      { filter: { ...filter, 'metadata.annotations.backstage.io/managed-by-location': this.location }, fields: FIELDS },
+      { filter: { ...filter, ...this.ours() }, fields: FIELDS },
       { credentials: await this.auth.getOwnServiceCredentials() },
     );
     return items.flatMap(entity => {
       const found = known(entity, pkAnnotation);
       return found ? [found] : [];
     });
+  }
+
+  private ours(): Record<string, string> {
+    return { 'metadata.annotations.backstage.io/managed-by-location': this.location };
   }
 
   private isOurs(entity: Entity): boolean {

@@ -1,8 +1,16 @@
+import { Entity } from '@backstage/catalog-model';
+
 /** An entity this module emitted, as the delta planner needs to know it. */
 export interface KnownEntity {
   name: string;
   /** authentik pk: user pk as a decimal string, group UUID dashed. */
   pk: string;
+}
+
+/** A Group entity this module emitted, with the relations that depend on other groups. */
+export interface KnownGroup extends KnownEntity {
+  parent?: string;
+  children: string[];
 }
 
 /**
@@ -11,11 +19,22 @@ export interface KnownEntity {
  */
 export interface CatalogView {
   /** Every Group entity of this instance. */
-  groups(): Promise<KnownEntity[]>;
+  groups(): Promise<KnownGroup[]>;
   /** User entities whose `spec.memberOf` names this group. */
   usersInGroup(groupName: string): Promise<KnownEntity[]>;
   userByPk(pk: string): Promise<KnownEntity | undefined>;
+  /** The users among these pks that the catalog holds. */
+  usersWithPks(pks: string[]): Promise<KnownEntity[]>;
   userByName(name: string): Promise<KnownEntity | undefined>;
   /** Users named `<name>-<suffix>` because an older user held `name`. */
   usersDenied(name: string): Promise<KnownEntity[]>;
+}
+
+/** A Group entity's `spec.parent` and `spec.children`, as far as they are well-formed. */
+export function relationsOf(entity: Entity): { parent?: string; children: string[] } {
+  const { parent, children } = entity.spec ?? {};
+  return {
+    ...(typeof parent === 'string' ? { parent } : {}),
+    children: Array.isArray(children) ? children.filter((c): c is string => typeof c === 'string') : [],
+  };
 }

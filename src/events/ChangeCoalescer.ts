@@ -29,15 +29,26 @@ export class ChangeCoalescer {
 
   constructor(private readonly options: ChangeCoalescerOptions) {}
 
-  add(hint: Pick<AuthentikChangeHint, 'model' | 'pk' | 'name'>): void {
+  /** `confirmation`: a scheduled second read (`PlannedDelta.confirm`), not a new event. */
+  add(hint: Pick<AuthentikChangeHint, 'model' | 'pk' | 'name'>, confirmation = false): void {
     if (this.stopped) return;
     const now = Date.now();
     this.pending ??= {
-      changes: { users: new Set(), groups: new Set(), groupNames: new Set() },
+      changes: {
+        users: new Set(),
+        groups: new Set(),
+        groupNames: new Set(),
+        confirming: { users: new Set(), groups: new Set() },
+      },
       firstReceivedAt: now,
       hints: 0,
     };
-    (hint.model === 'user' ? this.pending.changes.users : this.pending.changes.groups).add(hint.pk);
+    const { changes } = this.pending;
+    const keys = hint.model === 'user' ? changes.users : changes.groups;
+    const confirming = hint.model === 'user' ? changes.confirming!.users : changes.confirming!.groups;
+    if (!confirmation) confirming.delete(hint.pk);
+    else if (!keys.has(hint.pk)) confirming.add(hint.pk);
+    keys.add(hint.pk);
     if (hint.model === 'group' && hint.name) this.pending.changes.groupNames?.add(hint.name);
     this.pending.hints++;
     this.schedule();

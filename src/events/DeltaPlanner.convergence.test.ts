@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { seededRandom } from '../../dev/demo-authentik/random';
+import { pick, seededRandom } from '../../dev/demo-authentik/random';
 import { AuthentikApi } from '../client/AuthentikClient';
 import { AuthentikPage, normalizeGroupPk } from '../client/schemas';
 import { aGroup, aUser } from '../__testUtils__/fixtures';
@@ -41,8 +41,7 @@ type Operation =
   | { op: 'setParents'; group: number; parents: number[] }
   | { op: 'deleteGroup'; group: number };
 
-const idx = fc.nat(20);
-const operation: fc.Arbitrary<Operation> = fc.oneof(
+const operationOver = (idx: fc.Arbitrary<number>): fc.Arbitrary<Operation> => fc.oneof(
   fc.record({ op: fc.constant('createUser' as const), name: idx, type: fc.nat(4), active: fc.boolean() }),
   fc.record({ op: fc.constant('renameUser' as const), user: idx, name: idx }),
   fc.record({ op: fc.constant('setDisplayName' as const), user: idx, displayName: fc.nat(4) }),
@@ -57,6 +56,8 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
   fc.record({ op: fc.constant('setParents' as const), group: idx, parents: fc.array(idx, { maxLength: 2 }) }),
   fc.record({ op: fc.constant('deleteGroup' as const), group: idx }),
 );
+const idx = fc.nat(20);
+const operation = operationOver(idx);
 
 interface Delivery {
   operation: Operation;
@@ -152,10 +153,12 @@ function applyOperation(dir: MemoryAuthentik, o: Operation): Hint[] {
       if (!group || !user || group.users.includes(user.pk)) return [];
       group.users.push(user.pk);
       return [groupHint(group.pk)];
-    case 'removeMember':
-      if (!group || !user || !group.users.includes(user.pk)) return [];
-      group.users = group.users.filter(pk => pk !== user.pk);
+    case 'removeMember': {
+      if (!group || group.users.length === 0) return [];
+      const member = group.users[o.user % group.users.length];
+      group.users = group.users.filter(pk => pk !== member);
       return [groupHint(group.pk)];
+    }
     case 'createGroup': {
       const name = GROUP_NAMES[o.name % GROUP_NAMES.length];
       if (groupNameTaken(name)) return [];
@@ -223,6 +226,55 @@ function changeSetOf(hints: Hint[]): ChangeSet {
     if (hint.model === 'group' && hint.name) changes.groupNames!.add(hint.name);
   }
   return changes;
+}
+
+/**
+ * authentik requests one event may cost, its confirmation read included: the changed object
+ * (a group's member pks come with it), a member who joined or left, the confirmation.
+ * Deleting a group reads its former members one by one (authentik no longer lists them by
+ * group), renaming one lists its members: both grow with that group, not the directory.
+ */
+function requestBound(op: Operation['op']): number {
+  return op === 'deleteGroup' || op === 'renameGroup' ? Number.POSITIVE_INFINITY : 3;
+}
+
+/** Plans one event, applies it, then plans and applies the confirmation it asks for; returns the requests of both. */
+async function applyWithConfirmation(planner: DeltaPlanner, catalog: MemoryCatalog, changes: ChangeSet): Promise<number> {
+  const delta = await planner.plan(changes);
+  catalog.apply(delta);
+  const confirmation = await planner.plan({ ...delta.confirm, confirming: delta.confirm });
+  catalog.apply(confirmation);
+  return delta.requests + confirmation.requests;
+}
+
+/**
+ * Hundreds of groups in a four-level tree (a fifth with two parents), two thousand users, an
+ * "Everyone" group holding all of them, a few inactive users and service accounts.
+ */
+function largeDirectory(seed: number): MemoryAuthentik {
+  const random = seededRandom(seed);
+  const dir = new MemoryAuthentik();
+  const everyone = dir.addGroup({ name: 'Everyone' });
+  const levels: string[][] = [[]];
+  for (const [level, count] of [5, 25, 70, 200].entries()) {
+    levels[level + 1] = [];
+    for (let i = 0; i < count; i++) {
+      const parents = level === 0 ? [] : [pick(random, levels[level])];
+      if (level > 0 && random() < 0.2) parents.push(pick(random, levels[level]));
+      levels[level + 1].push(dir.addGroup({ name: `Team ${level}.${i}`, parents: [...new Set(parents)] }).pk);
+    }
+  }
+  const teams = levels.flat();
+  for (let i = 0; i < 2000; i++) {
+    const user = dir.addUser({
+      username: i % 250 === 0 ? USERNAMES[(i / 250) % USERNAMES.length] : `user${i}`,
+      is_active: random() > 0.05,
+      type: random() < 0.03 ? 'service_account' : 'internal',
+    });
+    everyone.users.push(user.pk);
+    for (let n = Math.floor(random() * 3); n > 0; n--) dir.group(pick(random, teams))!.users.push(user.pk);
+  }
+  return dir;
 }
 
 describe('webhook deltas converge to the full walk', () => {
@@ -333,6 +385,51 @@ describe('webhook deltas converge to the full walk', () => {
     } finally {
       await db.destroy();
     }
+  });
+
+  it('in a large directory, for a cost per event that does not grow with it', async () => {
+    const kinds = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(fc.integer(), fc.array(operationOver(fc.nat(10_000)), { minLength: 15, maxLength: 30 }), async (seed, operations) => {
+        const dir = largeDirectory(seed);
+        const catalog = new MemoryCatalog();
+        catalog.replaceAll(await walk(dir, config));
+        const planner = new DeltaPlanner({ api: dir, catalog, mapping, pageSize: 100, concurrency: 3 });
+        // The planner reads the group directory once, like a process that has seen events before.
+        await planner.plan(changeSetOf([]));
+
+        for (const o of operations) {
+          const hints = applyOperation(dir, o);
+          if (hints.length === 0) continue;
+          const requests = await applyWithConfirmation(planner, catalog, changeSetOf(hints));
+          kinds.add(o.op);
+          // Compared as an object so that a failure names the event.
+          expect({ event: o.op, requests: Math.min(requests, requestBound(o.op)) }).toEqual({ event: o.op, requests });
+        }
+        const fresh = new MemoryCatalog();
+        fresh.replaceAll(await walk(dir, config));
+        expect(catalog.snapshot()).toEqual(fresh.snapshot());
+      }),
+      { numRuns: 5 },
+    );
+    expect([...kinds].sort()).toEqual(
+      ['addMember', 'createGroup', 'createUser', 'deleteGroup', 'deleteUser', 'removeMember', 'renameGroup']
+        .concat(['renameUser', 'setActive', 'setDisplayName', 'setEmail', 'setParents', 'setUserGroups'])
+        .sort(),
+    );
+  });
+
+  it('would notice a planner that reads every group per event', async () => {
+    // Guard for the bound above: the planner before this one re-read the group list per event.
+    const dir = largeDirectory(1);
+    const catalog = new MemoryCatalog();
+    catalog.replaceAll(await walk(dir, config));
+    const planner = new DeltaPlanner({ api: dir, catalog, mapping, pageSize: 100, concurrency: 3, groupIndexTtlMs: 0 });
+    const user = [...dir.users.values()].find(u => u.is_active && u.type === 'internal')!;
+    user.email = 'changed@example.com';
+
+    const requests = await applyWithConfirmation(planner, catalog, changeSetOf([{ model: 'user', pk: String(user.pk) }]));
+    expect(requests).toBeGreaterThan(requestBound('setEmail'));
   });
 
   it('would notice a planner that forgets the previous members of a changed group', async () => {

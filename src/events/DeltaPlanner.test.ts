@@ -19,7 +19,7 @@ async function setup(build: (dir: MemoryAuthentik) => void) {
   catalog.replaceAll(await walkAll(dir, config));
   const planner = new DeltaPlanner({ api: dir, catalog, mapping, pageSize: 100, concurrency: 2 });
   const apply = async (changes: Partial<ChangeSet>) => {
-    const delta = await planner.plan({ users: changes.users ?? new Set(), groups: changes.groups ?? new Set() });
+    const delta = await planner.plan({ users: new Set(), groups: new Set(), ...changes });
     catalog.apply(delta);
     return delta;
   };
@@ -111,3 +111,75 @@ describe('DeltaPlanner', () => {
     expect(delta.requests).toBe(dir.requests);
   });
 });
+
+describe('DeltaPlanner, reading only what changed', () => {
+  it('reads a membership again when the first read raced the write (authentik records the event first)', async () => {
+    const { dir, catalog, apply } = await setup(d => {
+      d.addUser({ username: 'alice' });
+      d.addGroup({ name: 'Team' });
+    });
+    const team = [...dir.groups.values()][0];
+    const key = normalizeGroupPk(team.pk);
+    // add_user: the event is out, the membership row is not written yet when we read.
+    const first = await apply({ groups: new Set([key]) });
+    expect(first.added.filter(e => e.kind === 'User')).toEqual([]);
+    expect(first.confirm.groups).toEqual(new Set([key]));
+
+    team.users.push(1);
+    const second = await apply({ groups: new Set([key]), confirming: { users: new Set(), groups: new Set([key]) } });
+    expect(catalog.entities.get('user:default/alice')?.spec?.memberOf).toEqual(['team']);
+    expect(second.requests).toBe(2); // the group, then alice
+    expect(second.confirm.groups.size).toBe(0); // confirmed once, not again
+  });
+
+  it('confirms a changed user once, and a group whose read explained the change not at all', async () => {
+    const { dir, apply } = await setup(d => {
+      d.addUser({ username: 'alice' });
+      d.addGroup({ name: 'Team' });
+    });
+    const team = [...dir.groups.values()][0];
+    team.users.push(1);
+    const delta = await apply({ users: new Set(['1']), groups: new Set([normalizeGroupPk(team.pk)]) });
+    expect(delta.confirm).toEqual({ users: new Set(['1']), groups: new Set() });
+  });
+
+  it('reads users one by one at most `concurrency` at a time', async () => {
+    const { dir, apply } = await setup(d => {
+      for (let i = 0; i < 8; i++) d.addUser({ username: `user${i}` });
+    });
+    let inFlight = 0;
+    let most = 0;
+    const getUser = dir.getUser.bind(dir);
+    dir.getUser = async pk => {
+      most = Math.max(most, ++inFlight);
+      await new Promise(resolve => setTimeout(resolve, 5));
+      inFlight--;
+      return getUser(pk);
+    };
+    await apply({ users: new Set([...dir.users.keys()].map(String)) });
+    expect(most).toBe(2);
+  });
+
+  it('never removes users because a listing came back empty', async () => {
+    const { dir, apply, names } = await setup(d => {
+      for (let i = 0; i < 50; i++) d.addUser({ username: `user${i}` });
+    });
+    const listUsers = dir.listUsers.bind(dir);
+    dir.listUsers = async request => ({ ...(await listUsers(request))!, results: [], pagination: emptyPagination });
+    const delta = await apply({ users: new Set([...dir.users.keys()].map(String)) });
+    expect(delta.removed).toEqual([]);
+    expect(names()).toHaveLength(50);
+  });
+
+  it('never removes groups because the group list came back empty', async () => {
+    const { dir, apply, names } = await setup(d => {
+      for (let i = 0; i < 20; i++) d.addGroup({ name: `team${i}` });
+    });
+    const first = [...dir.groups.values()][0];
+    dir.listGroups = async () => undefined;
+    await expect(apply({ groups: new Set([normalizeGroupPk(first.pk)]) })).rejects.toThrow(/listed no groups/);
+    expect(names()).toHaveLength(20);
+  });
+});
+
+const emptyPagination = { next: 0, previous: 0, count: 0, current: 1, total_pages: 1, start_index: 0, end_index: 0 };

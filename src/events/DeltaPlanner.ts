@@ -1,14 +1,15 @@
-import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
+import { Entity, GroupEntity, stringifyEntityRef } from '@backstage/catalog-model';
+import { isDeepStrictEqual } from 'node:util';
 import { AuthentikApi } from '../client/AuthentikClient';
-import { AuthentikUser, dashedGroupPk, normalizeGroupPk } from '../client/schemas';
-import { readAllGroups } from '../incremental/readAllGroups';
-import { readUserWindow } from '../incremental/readUserWindow';
+import { AuthentikGroup, AuthentikUser, dashedGroupPk, normalizeGroupPk } from '../client/schemas';
+import { readUserWindow } from '../readers/readUserWindow';
 import { GroupIndex } from '../mapping/groupIndex';
 import { disambiguatedName, toEntityName } from '../mapping/names';
 import { MappingOptions, Transformers } from '../mapping/types';
 import { eligibleUserTypes, isEligibleUser, mapUser, userBaseName, userNameSuffixes } from '../mapping/userMapping';
 import { mapConcurrent } from '../util/mapConcurrent';
-import { CatalogView, KnownEntity } from './CatalogView';
+import { CatalogView, KnownEntity, KnownGroup } from './CatalogView';
+import { GroupDirectory } from './GroupDirectory';
 
 /** The objects a batch of webhooks says changed: user pks and normalised group pks. */
 export interface ChangeSet {
@@ -20,6 +21,14 @@ export interface ChangeSet {
    * already list in `memberOf`.
    */
   groupNames?: Set<string>;
+  /** Objects in this set only to confirm an earlier read (`PlannedDelta.confirm`): not confirmed again. */
+  confirming?: ObjectKeys;
+}
+
+/** User pks and normalised group pks. */
+export interface ObjectKeys {
+  users: Set<string>;
+  groups: Set<string>;
 }
 
 export interface RemovedEntity {
@@ -33,6 +42,13 @@ export interface PlannedDelta {
   removed: RemovedEntity[];
   /** authentik API requests the plan cost. */
   requests: number;
+  /**
+   * Objects to read once more a few seconds from now. authentik records a membership event
+   * before it writes the membership, so a read racing that request sees the old members:
+   * every changed user (its groups may have been set), and every changed group whose read
+   * showed nothing new (a member added or removed may not be written yet).
+   */
+  confirm: ObjectKeys;
 }
 
 export interface DeltaPlannerOptions {
@@ -41,93 +57,212 @@ export interface DeltaPlannerOptions {
   mapping: MappingOptions;
   transformers?: Transformers;
   pageSize: number;
+  /** authentik requests in flight at once (the walk's `incremental.concurrency`). */
   concurrency: number;
-  /** How long a group index read for user-only changes is reused. Default 30 s. */
+  /**
+   * How long the group directory is trusted before it is read again in full (changes that
+   * sent no webhook reach it through the catalog, or at the latest then). Default 10 min.
+   */
   groupIndexTtlMs?: number;
   now?: () => number;
 }
 
 /**
  * Turns "these authentik objects changed" into the catalog delta that makes the catalog
- * equal to what a full walk would emit now. Events are only hints: every object is read
- * again from authentik, and the catalog supplies the "before" (old names, old members).
- * Mapping goes through the same functions as the full walk.
+ * equal to what a full walk would emit now. Events are only hints: every changed object is
+ * read again from authentik, and the catalog supplies the "before" (old names, old
+ * members). Mapping goes through the same functions as the full walk.
+ *
+ * A plan costs what changed, not the directory's size: the groups' names and hierarchy
+ * come from a `GroupDirectory` kept current by the targeted reads themselves; a group's
+ * member diff is its member pks (one read) against the catalog's members; only users whose
+ * entity changes are read.
  */
 export class DeltaPlanner {
-  private cachedIndex?: { index: GroupIndex; at: number };
+  private readonly directory: GroupDirectory;
+  private readonly api: AuthentikApi;
   private requests = 0;
+  private userPages?: { pages: number; at: number };
+  /** Plans run one at a time (webhooks and any other caller): each sees the directory whole. */
+  private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly options: DeltaPlannerOptions) {}
+  constructor(private readonly options: DeltaPlannerOptions) {
+    this.api = countingApi(options.api, () => this.requests++);
+    this.directory = new GroupDirectory({
+      mapping: options.mapping,
+      transformers: options.transformers,
+      pageSize: options.pageSize,
+      concurrency: options.concurrency,
+      ttlMs: this.ttlMs,
+      now: this.now,
+    });
+  }
 
-  async plan(changes: ChangeSet, signal?: AbortSignal): Promise<PlannedDelta> {
+  plan(changes: ChangeSet, signal?: AbortSignal): Promise<PlannedDelta> {
+    const planned = this.queue.then(() => this.planNow(changes, signal));
+    this.queue = planned.catch(() => undefined);
+    return planned;
+  }
+
+  private async planNow(changes: ChangeSet, signal?: AbortSignal): Promise<PlannedDelta> {
     this.requests = 0;
     const added = new Map<string, Entity>();
     const removed = new Map<string, RemovedEntity>();
-    const index = await this.groupIndex(changes.groups.size > 0, signal);
-    const knownUsers = new Map<string, AuthentikUser | undefined>();
-    const affectedUsers = new Set(changes.users);
+    const known = new Map<string, AuthentikUser | undefined>();
+    const confirm: ObjectKeys = { users: new Set(), groups: new Set() };
+    const confirming = changes.confirming ?? { users: new Set(), groups: new Set() };
 
-    if (changes.groups.size > 0) {
-      await this.planGroups(changes, index, added, removed, affectedUsers, knownUsers, signal);
+    if (this.directory.expired) await this.directory.reload(this.api, signal);
+    const before = await this.directory.index();
+    const changedGroups = new Set([...changes.groups].map(normalizeGroupPk));
+    const read = await this.readGroups([...changedGroups], signal);
+    await this.readUsers(changes.users, known, signal);
+    for (const pk of changes.users) {
+      if (known.get(pk) && !confirming.users.has(pk)) confirm.users.add(pk);
     }
-    await this.readUsers(affectedUsers, knownUsers, signal);
-    await this.planUsers(index, knownUsers, added, removed);
+    // A user in a group this directory has not seen yet (its event is late, or there was
+    // none): read that group too, so the user's memberOf is complete.
+    const unseen = new Set<string>();
+    for (const user of known.values()) {
+      for (const pk of user?.groups ?? []) {
+        const key = normalizeGroupPk(pk);
+        if (!this.directory.has(key) && !read.has(key)) unseen.add(key);
+      }
+    }
+    for (const [key, group] of await this.readGroups([...unseen], signal)) read.set(key, group);
+
+    const affected = new Set<string>();
+    if (read.size > 0 || (changes.groupNames?.size ?? 0) > 0) {
+      const unexplained = await this.planGroups(changes, read, before, added, removed, affected, known, signal);
+      for (const key of unexplained) {
+        if (changedGroups.has(key) && !confirming.groups.has(key)) confirm.groups.add(key);
+      }
+    }
+    await this.readUsers(affected, known, signal);
+    await this.planUsers(await this.directory.index(), known, added, removed);
 
     for (const entity of added.values()) {
       removed.delete(stringifyEntityRef(entity));
     }
-    return { added: [...added.values()], removed: [...removed.values()], requests: this.requests };
+    return { added: [...added.values()], removed: [...removed.values()], requests: this.requests, confirm };
+  }
+
+  /** Targeted reads of groups, `concurrency` at a time, recorded in the directory. */
+  private async readGroups(keys: string[], signal?: AbortSignal): Promise<Map<string, AuthentikGroup | undefined>> {
+    const groups = await mapConcurrent(keys, this.options.concurrency, async key => [key, await this.api.getGroup(key, signal)] as const);
+    for (const [key, group] of groups) this.directory.update(key, group);
+    return new Map(groups);
   }
 
   /**
-   * Groups are few and their names, exclusions and hierarchy depend on each other: emit
-   * them all again, remove the ones the catalog has that are no longer emitted, and mark
-   * as affected every user who was or is a member of a changed or renamed group.
+   * Groups' names, exclusions and hierarchy depend on each other, so the changed groups go
+   * through the whole (cached) index; the groups read, and those the catalog holds with
+   * another name or relations, are emitted; the catalog's groups that are no longer
+   * emitted under their name are removed.
+   * Users affected: every member of a group whose name changed or went, and for the
+   * changed groups the members who joined or left (their member pks against the catalog's).
+   * Returns the changed groups whose read showed nothing new.
    */
   private async planGroups(
     changes: ChangeSet,
-    index: GroupIndex,
+    read: Map<string, AuthentikGroup | undefined>,
+    before: GroupIndex,
     added: Map<string, Entity>,
     removed: Map<string, RemovedEntity>,
-    affectedUsers: Set<string>,
-    knownUsers: Map<string, AuthentikUser | undefined>,
+    affected: Set<string>,
+    known: Map<string, AuthentikUser | undefined>,
     signal?: AbortSignal,
-  ): Promise<void> {
-    for (const entity of index.entities()) {
-      added.set(stringifyEntityRef(entity), entity);
+  ): Promise<string[]> {
+    const { catalog } = this.options;
+    const catalogGroups = (await catalog.groups()).map(group => ({ ...group, key: normalizeGroupPk(group.pk) }));
+    await this.reconcile(catalogGroups, read, before, signal);
+    const after = await this.directory.index();
+    const inCatalog = new Map(catalogGroups.map(group => [group.key, group]));
+    const catalogName = (key: string) => inCatalog.get(key)?.name;
+
+    // The groups read are emitted; any other whose name or relations the catalog holds
+    // differently (a neighbour of a renamed, moved or deleted group) too.
+    const differs = new Set<string>();
+    for (const key of after.keys()) {
+      const entity = after.entityOf(key)!;
+      const held = inCatalog.get(key);
+      const same = held && held.name === entity.metadata.name && sameRelations(held, entity);
+      if (!same) differs.add(key);
+      if (!same || read.has(key)) added.set(stringifyEntityRef(entity), entity);
     }
-    const staleNames = new Set<string>();
+    const emittedNames = new Set(after.keys().map(key => after.nameOf(key)));
+    const staleNames = new Map<string, string | undefined>();
     for (const raw of changes.groupNames ?? []) {
       const name = toEntityName(raw, '');
-      if (name && !index.keys().some(key => index.nameOf(key) === name)) staleNames.add(name);
+      if (name && !emittedNames.has(name)) staleNames.set(name, undefined);
     }
-    for (const known of await this.options.catalog.groups()) {
-      const key = normalizeGroupPk(known.pk);
-      const name = index.nameOf(key);
-      if (name !== known.name) {
-        // Renamed, deleted, excluded or skipped: the old entity goes, its members follow.
-        staleNames.add(known.name);
-        removed.set(groupRef(known.name), { kind: 'Group', name: known.name, pk: known.pk });
-      }
-      if (changes.groups.has(key)) staleNames.add(known.name);
+    for (const group of catalogGroups) {
+      if (after.nameOf(group.key) === group.name) continue;
+      // Renamed, deleted, excluded or skipped: the old entity goes, its members follow.
+      removed.set(groupRef(group.name), { kind: 'Group', name: group.name, pk: group.pk });
+      staleNames.set(group.name, after.nameOf(group.key) ? group.key : undefined);
     }
-    for (const name of staleNames) {
-      for (const user of await this.options.catalog.usersInGroup(name)) affectedUsers.add(user.pk);
-    }
-    for (const key of changes.groups) {
-      if (!index.nameOf(key)) continue;
-      for (const user of await this.listMembers(key, signal)) {
-        affectedUsers.add(String(user.pk));
-        knownUsers.set(String(user.pk), user);
+    for (const [name, renamedKey] of staleNames) {
+      const members = (await catalog.usersInGroup(name)).map(user => user.pk);
+      for (const pk of members) affected.add(pk);
+      // A renamed group's members: its member list costs a request per page, not per user.
+      const unread = members.filter(pk => !known.has(pk)).length;
+      if (renamedKey && Math.ceil(unread / this.options.pageSize) < unread) {
+        for (const user of await this.listMembers(renamedKey, signal)) known.set(String(user.pk), user);
       }
     }
+
+    const unexplained: string[] = [];
+    for (const [key, group] of read) {
+      const name = after.nameOf(key);
+      if (!group || !name) continue;
+      const before = new Set((await catalog.usersInGroup(catalogName(key) ?? name)).map(user => user.pk));
+      const now = new Set((group.users ?? []).map(String));
+      const left = [...before].filter(pk => !now.has(pk));
+      // Members the catalog does not hold are ineligible, or new users whose own event
+      // will map them: only those it holds under other groups have joined.
+      const joined = await catalog.usersWithPks([...now].filter(pk => !before.has(pk)));
+      for (const pk of left) affected.add(pk);
+      for (const user of joined) affected.add(user.pk);
+      if (left.length === 0 && joined.length === 0 && !differs.has(key)) unexplained.push(key);
+    }
+    return unexplained;
   }
 
   /**
-   * Reads the affected users that are not known yet: one by one when they are few, else by
-   * walking the (eligible) user list once, whichever costs fewer requests. A user missing
-   * from the eligible list is deleted, inactive or a filtered service account: all three
-   * mean "not in the catalog".
+   * The catalog holds groups under names this directory did not expect: renamed or deleted
+   * without a webhook here (another replica's delivery, an LDAP sync repaired by a walk).
+   * Read those again, one by one when they are few, else the whole list; a list that comes
+   * back empty while the catalog holds groups is never a reason to remove them.
+   */
+  private async reconcile(
+    catalogGroups: Array<{ key: string; name: string }>,
+    read: Map<string, AuthentikGroup | undefined>,
+    before: GroupIndex,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const suspects = catalogGroups.filter(group => !read.has(group.key) && before.nameOf(group.key) !== group.name);
+    if (suspects.length === 0) return;
+    if (suspects.length <= FEW_GROUPS) {
+      await this.readGroups(
+        suspects.map(group => group.key),
+        signal,
+      );
+      return;
+    }
+    const found = await this.directory.reload(this.api, signal);
+    if (found === 0) {
+      throw new Error(`authentik listed no groups while the catalog holds ${catalogGroups.length}; nothing was removed`);
+    }
+    for (const [key, group] of read) this.directory.update(key, group);
+  }
+
+  /**
+   * Reads the affected users that are not known yet: one by one (`concurrency` at a time)
+   * when they are few, else by walking the (eligible) user list once, whichever costs fewer
+   * requests. A user missing from a non-empty eligible list is deleted, inactive or a
+   * filtered service account: all three mean "not in the catalog". An empty list proves
+   * nothing, so then the users are read one by one.
    */
   private async readUsers(
     affected: Set<string>,
@@ -136,25 +271,28 @@ export class DeltaPlanner {
   ): Promise<void> {
     const missing = [...affected].filter(pk => !known.has(pk));
     if (missing.length === 0) return;
-    const { pageSize, concurrency, api } = this.options;
-    if (missing.length <= FEW_USERS || missing.length <= (await this.estimatedUserPages(signal)) + 1) {
-      const users = await Promise.all(
-        missing.map(async pk => {
-          this.requests++;
-          return [pk, await api.getUser(pk, signal)] as const;
-        }),
-      );
-      for (const [pk, user] of users) known.set(pk, user);
-      return;
+    if (missing.length > FEW_USERS && missing.length > (await this.estimatedUserPages(signal)) + 1) {
+      if (await this.readUsersByListing(missing, known, signal)) return;
     }
-    const wanted = new Set(missing);
-    for (const pk of missing) known.set(pk, undefined);
+    const users = await mapConcurrent(missing, this.options.concurrency, async pk => [pk, await this.api.getUser(pk, signal)] as const);
+    for (const [pk, user] of users) known.set(pk, user);
+  }
+
+  /** Walks the eligible user list for `wanted`; false (nothing recorded) when it is empty. */
+  private async readUsersByListing(
+    wanted: string[],
+    known: Map<string, AuthentikUser | undefined>,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    const { pageSize, concurrency } = this.options;
+    const pending = new Set(wanted);
+    const found = new Map<string, AuthentikUser>();
     let page = 1;
     let afterPk = 0;
     let anchorFirstPk: number | undefined;
     let restarts = 0;
     for (;;) {
-      const window = await readUserWindow(api, {
+      const window = await readUserWindow(this.api, {
         page,
         afterPk,
         pageSize,
@@ -164,17 +302,19 @@ export class DeltaPlanner {
         signal,
         anchorFirstPk,
       });
-      this.requests += window.requests;
       if (window.shifted) {
         // The list moved under us: read it again from the start (rare, and bounded).
         if (++restarts > 3) throw new Error("authentik's user list kept changing while it was read; will retry");
         [page, afterPk, anchorFirstPk] = [1, 0, undefined];
         continue;
       }
-      for (const user of window.users) if (wanted.has(String(user.pk))) known.set(String(user.pk), user);
-      if (window.done) return;
+      if (page === 1 && window.count === 0) return false;
+      for (const user of window.users) if (pending.has(String(user.pk))) found.set(String(user.pk), user);
+      if (window.done) break;
       [page, afterPk, anchorFirstPk] = [window.nextPage, window.afterPk, window.lastPageFirstPk];
     }
+    for (const pk of wanted) known.set(pk, found.get(pk));
+    return true;
   }
 
   private async planUsers(
@@ -275,15 +415,14 @@ export class DeltaPlanner {
   }
 
   private async readUser(pk: string): Promise<AuthentikUser | undefined> {
-    this.requests++;
-    return this.options.api.getUser(pk);
+    return this.api.getUser(pk);
   }
 
+  /** The eligible members of a group, page by page (`groups_by_pk`). */
   private async listMembers(groupKey: string, signal?: AbortSignal): Promise<AuthentikUser[]> {
     const members: AuthentikUser[] = [];
     for (let page = 1; ; page++) {
-      this.requests++;
-      const result = await this.options.api.listUsers({
+      const result = await this.api.listUsers({
         page,
         pageSize: this.options.pageSize,
         groupPk: dashedGroupPk(groupKey),
@@ -296,32 +435,13 @@ export class DeltaPlanner {
     }
   }
 
-  private async groupIndex(refresh: boolean, signal?: AbortSignal): Promise<GroupIndex> {
-    const now = (this.options.now ?? Date.now)();
-    const ttl = this.options.groupIndexTtlMs ?? 30_000;
-    if (!refresh && this.cachedIndex && now - this.cachedIndex.at < ttl) {
-      return this.cachedIndex.index;
-    }
-    const groups = await readAllGroups(countingApi(this.options.api, () => this.requests++), {
-      pageSize: this.options.pageSize,
-      concurrency: this.options.concurrency,
-      signal,
-    });
-    const index = await GroupIndex.build(groups, this.options.mapping, this.options.transformers?.group);
-    this.cachedIndex = { index, at: now };
-    return index;
-  }
-
-  private userPages?: { pages: number; at: number };
-
   /** Pages of the eligible user list, from a one-request probe cached like the groups. */
   private async estimatedUserPages(signal?: AbortSignal): Promise<number> {
-    const now = (this.options.now ?? Date.now)();
-    if (this.userPages && now - this.userPages.at < (this.options.groupIndexTtlMs ?? 30_000)) {
+    const now = this.now();
+    if (this.userPages && now - this.userPages.at < this.ttlMs) {
       return this.userPages.pages;
     }
-    this.requests++;
-    const probe = await this.options.api.listUsers({
+    const probe = await this.api.listUsers({
       page: 1,
       pageSize: this.options.pageSize,
       activeOnly: true,
@@ -331,6 +451,12 @@ export class DeltaPlanner {
     this.userPages = { pages: probe?.pagination.total_pages ?? 1, at: now };
     return this.userPages.pages;
   }
+
+  private get ttlMs(): number {
+    return this.options.groupIndexTtlMs ?? 10 * 60_000;
+  }
+
+  private readonly now = () => (this.options.now ?? Date.now)();
 }
 
 /** Catalog lookups in flight at once while planning users. */
@@ -341,6 +467,7 @@ function bindAll(view: CatalogView): CatalogView {
     groups: () => view.groups(),
     usersInGroup: name => view.usersInGroup(name),
     userByPk: pk => view.userByPk(pk),
+    usersWithPks: pks => view.usersWithPks(pks),
     userByName: name => view.userByName(name),
     usersDenied: name => view.usersDenied(name),
   };
@@ -349,6 +476,9 @@ function bindAll(view: CatalogView): CatalogView {
 /** Up to this many users are always read one by one. */
 const FEW_USERS = 10;
 
+/** Up to this many groups the catalog disagrees on are read one by one, more as a list. */
+const FEW_GROUPS = 10;
+
 function countingApi(api: AuthentikApi, count: () => void): AuthentikApi {
   return {
     listUsers: r => (count(), api.listUsers(r)),
@@ -356,6 +486,11 @@ function countingApi(api: AuthentikApi, count: () => void): AuthentikApi {
     getUser: (pk, s) => (count(), api.getUser(pk, s)),
     getGroup: (pk, s) => (count(), api.getGroup(pk, s)),
   };
+}
+
+/** Whether the catalog's group has the name's relations the index gives it now. */
+function sameRelations(held: KnownGroup, entity: GroupEntity): boolean {
+  return held.parent === entity.spec.parent && isDeepStrictEqual(held.children, entity.spec.children ?? []);
 }
 
 function byNumber(a: string, b: string): number {

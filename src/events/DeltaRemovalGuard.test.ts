@@ -18,7 +18,7 @@ function guard(inCatalog: Record<DeltaKind, number>, rejectRemovalsAbovePercenta
   return { g, asked };
 }
 
-const delta = (...parts: RemovedEntity[][]): PlannedDelta => ({ added, removed: parts.flat(), requests: 1 });
+const delta = (...parts: RemovedEntity[][]): PlannedDelta => ({ added, removed: parts.flat(), requests: 1, confirm: { users: new Set(), groups: new Set() } });
 
 describe('DeltaRemovalGuard', () => {
   it('lets a delta remove a share of each kind up to the threshold', async () => {

@@ -1,6 +1,6 @@
 import { Entity } from '@backstage/catalog-model';
 import { ANNOTATION_GROUP_PK, ANNOTATION_NAME_TAKEN, ANNOTATION_USER_PK } from '../mapping/types';
-import { CatalogView, KnownEntity } from './CatalogView';
+import { CatalogView, KnownEntity, KnownGroup, relationsOf } from './CatalogView';
 
 interface Recent {
   /** The entity as last emitted, or null when it was last removed. */
@@ -36,11 +36,11 @@ export class RecentDeltasView implements CatalogView {
     }
   }
 
-  async groups(): Promise<KnownEntity[]> {
+  async groups(): Promise<KnownGroup[]> {
     const recent = this.fresh(this.groupsByPk);
     const recentNames = new Set([...recent.values()].map(r => r.name));
     const result = (await this.base.groups()).filter(g => !recent.has(g.pk) && !recentNames.has(g.name));
-    for (const [pk, r] of recent) if (r.entity) result.push({ name: r.name, pk });
+    for (const [pk, r] of recent) if (r.entity) result.push({ name: r.name, pk, ...relationsOf(r.entity) });
     return result;
   }
 
@@ -50,6 +50,16 @@ export class RecentDeltasView implements CatalogView {
     for (const [pk, r] of recent) {
       const memberOf = r.entity?.spec?.memberOf;
       if (Array.isArray(memberOf) && memberOf.includes(groupName)) result.push({ name: r.name, pk });
+    }
+    return result;
+  }
+
+  async usersWithPks(pks: string[]): Promise<KnownEntity[]> {
+    const recent = this.fresh(this.users);
+    const result = (await this.base.usersWithPks(pks.filter(pk => !recent.has(pk)))).filter(u => !recent.has(u.pk));
+    for (const pk of pks) {
+      const r = recent.get(pk);
+      if (r?.entity) result.push({ name: r.name, pk });
     }
     return result;
   }

@@ -19,8 +19,8 @@ import { eligibleUserTypes, mapUser, userBaseName, userNameSuffixes } from '../m
 import { MappingOptions, Transformers } from '../mapping/types';
 import { sleep } from '../util/sleep';
 import { WalkCursor, walkCursorSchema } from './cursor';
-import { readAllGroups } from './readAllGroups';
-import { readUserWindow } from './readUserWindow';
+import { readAllGroups } from '../readers/readAllGroups';
+import { readUserWindow } from '../readers/readUserWindow';
 import { StrandedEntityRepair } from './StrandedEntityRepair';
 import { WalkProgress } from './WalkProgress';
 import { WalkRemovalGuard } from './WalkRemovalGuard';

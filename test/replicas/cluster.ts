@@ -40,6 +40,7 @@ export const LOG = {
   removing: /^incremental-engine: Ingestion '([0-9a-f-]{36})': Removing (\d+) entities/,
   rejectedRemoval: /^incremental-engine: Ingestion '([0-9a-f-]{36})': (Attempted to remove|Rejecting empty)/,
   changes: /^authentik changes \((.*?)\): (\d+) entities upserted, (\d+) removed, (\d+) authentik requests/,
+  confirmation: /^authentik confirmation read \((.*?)\): (\d+) entities upserted, (\d+) removed, (\d+) authentik requests/,
   taskLost: /^Task timed out and was lost: authentik:default/,
   collision: /^authentik users (\S+) and (\S+) both map to the entity name "([^"]+)"/,
 };
