@@ -281,19 +281,17 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     }
     // The users only need the groups' names: let the entities go for the rest of the walk.
     state.groups = index.namesOnly();
-    return {
-      done: false,
-      entities: this.deferred(entities),
-      cursor: {
-        phase: 'users',
-        walkId: cursor.walkId,
-        startedAt: cursor.startedAt,
-        page: 1,
-        afterPk: 0,
-        groups: all.length,
-        users: 0,
-      },
+    const users: UsersCursor = {
+      phase: 'users',
+      walkId: cursor.walkId,
+      startedAt: cursor.startedAt,
+      page: 1,
+      afterPk: 0,
+      groups: all.length,
+      users: 0,
     };
+    this.prefetchUserWindow(users, context);
+    return { done: false, entities: this.deferred(entities), cursor: users };
   }
 
   private async emitUsers(
