@@ -109,10 +109,10 @@ function eventPk(): string {
   return randomBytes(16).toString('hex');
 }
 
-function userWebhook(pk: number, name: string) {
+function userWebhook(pk: number, name: string, loggedEventPk = eventPk()) {
   return {
     version: 1,
-    event_pk: eventPk(),
+    event_pk: loggedEventPk,
     action: 'model_updated',
     created: new Date().toISOString(),
     model: { pk, app: 'authentik_core', name, model_name: 'user' },
@@ -375,15 +375,19 @@ describeIfPostgres('authentik ingestion with two backend replicas on one Postgre
       const suffix = randomBytes(3).toString('hex');
       const nameA = `Renamed Via A ${suffix}`;
       const nameB = `Renamed Via B ${suffix}`;
+      // The deliveries carry the pks of the events authentik's log recorded, as real ones do:
+      // the event-log follower (mode "both") must see them as already applied.
+      const logged = cluster.demo.eventLog.size;
       directory.updateUser(userA.pk, { name: nameA });
       directory.updateUser(userB.pk, { name: nameB });
+      const [eventA, eventB] = cluster.demo.eventLog.all().slice(logged).map(event => event.pk);
 
       const since = cluster.mark();
       const requestsBefore = cluster.demo.requests;
       const a = cluster.replica('A');
       const b = cluster.replica('B');
-      expect(await cluster.postWebhook(a, userWebhook(userA.pk, nameA))).toBe(202);
-      expect(await cluster.postWebhook(b, userWebhook(userB.pk, nameB))).toBe(202);
+      expect(await cluster.postWebhook(a, userWebhook(userA.pk, nameA, eventA))).toBe(202);
+      expect(await cluster.postWebhook(b, userWebhook(userB.pk, nameB, eventB))).toBe(202);
 
       // Visible through both replicas' catalog APIs.
       for (const via of [a, b]) {

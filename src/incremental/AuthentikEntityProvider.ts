@@ -307,7 +307,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       groups: all.length,
       users: 0,
     };
-    this.prefetchUserWindow(users, context);
+    if (!this.burstEndsFirst(context)) this.prefetchUserWindow(users, context);
     return { done: false, entities: this.deferred(entities), cursor: users };
   }
 
