@@ -31,6 +31,14 @@ export const userSchema = z.object({
   path: z.string().nullish(),
   /** Group UUIDs. Present whether or not `include_groups` is set. */
   groups: z.array(z.string()).default([]),
+  /**
+   * ISO-8601 time of the user's last save (authentik 2025.8+; absent before). Only used to
+   * check that a `last_updated__gt` filter was applied, never as a reason to skip a user.
+   */
+  last_updated: z
+    .string()
+    .refine(v => !Number.isNaN(Date.parse(v)), 'expected an ISO-8601 timestamp')
+    .nullish(),
 });
 
 export const groupSchema = z.object({
