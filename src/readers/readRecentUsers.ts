@@ -54,7 +54,8 @@ export async function readRecentUsers(api: AuthentikApi, request: RecentUsersReq
       if (wanted.has(String(user.pk))) found.set(String(user.pk), user);
       // authentik compares in microseconds, we get them truncated to milliseconds: a user
       // saved within the same millisecond as `after` reads as equal, never as earlier.
-      if (!user.last_updated || Date.parse(user.last_updated) < after) filtered = false;
+      // Missing or unparsable counts as "not filtered" too (NaN >= after is false).
+      if (!user.last_updated || !(Date.parse(user.last_updated) >= after)) filtered = false;
     }
     return filtered;
   };
