@@ -296,11 +296,11 @@ export class DeltaPlanner {
   }
 
   /**
-   * Records the `wanted` users found in the list of users saved since `since` (less a
-   * margin, `RECENT_MARGIN_MS`). Users not found are left
-   * unknown, never taken as gone. The list is read past its first page only when that costs
-   * fewer requests than reading the users still missing otherwise; a server that ignores
-   * the filter is noticed on the first page and not asked again.
+   * Records the `wanted` users found in the list of users saved since `since` (less
+   * `RECENT_MARGIN_MS`). Users not found are left unknown, never taken as gone. The list is
+   * read past its first page only when that costs fewer requests than reading the users
+   * still missing otherwise; a server that ignores the filter is noticed on the first page
+   * and not asked again.
    */
   private async readRecentUsers(
     wanted: string[],
