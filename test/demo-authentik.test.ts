@@ -232,6 +232,33 @@ describe('users', () => {
     expect((await get(server, '/api/v3/core/users/?groups_by_pk=not-a-uuid')).status).toBe(400);
   });
 
+  it('bumps last_updated on every save of a user, not on add_user, and filters by last_updated__gt (2025.8+)', async () => {
+    let clock = Date.parse('2026-01-01T00:00:00Z');
+    const server = await start({ directory: seedDemoDirectory({ now: () => clock }) });
+    const d = server.directory;
+    const since = new Date(clock).toISOString();
+    clock += 1234;
+    d.updateUser(2, { name: 'Jane Renamed' });
+    d.setUserGroups(3, []);
+    d.addMember(groupPk(d, SEED_GROUPS.sre), 4); // a change of the group, not of the user
+    const recent = await page(server, `/api/v3/core/users/?last_updated__gt=${encodeURIComponent(since)}&ordering=pk`);
+    expect(recent.results.map(u => u.pk)).toEqual([2, 3]);
+    expect(recent.results[0].last_updated).toBe('2026-01-01T00:00:01.234000Z');
+    expect((await get(server, '/api/v3/core/users/?last_updated__gt=yesterday')).status).toBe(400);
+  });
+
+  it('before 2025.8: no last_updated, and last_updated__gt is ignored like any unknown parameter', async () => {
+    let clock = Date.parse('2026-01-01T00:00:00Z');
+    const server = await start({ directory: seedDemoDirectory({ now: () => clock }), lastUpdated: false });
+    const since = new Date(clock).toISOString();
+    clock += 1000;
+    server.directory.updateUser(2, { name: 'Jane Renamed' });
+    const all = await page(server, `/api/v3/core/users/?last_updated__gt=${encodeURIComponent(since)}&page_size=100`);
+    expect(all.pagination.count).toBe(SEED_USER_COUNT);
+    expect(all.results[0]).not.toHaveProperty('last_updated');
+    expect((await get(server, '/api/v3/core/users/2/')).body).not.toHaveProperty('last_updated');
+  });
+
   it('serves a user by pk, 404 when missing', async () => {
     const server = await start();
     expect((await get(server, '/api/v3/core/users/2/')).body).toMatchObject({ pk: 2, username: SEED_USERS.jane });

@@ -29,10 +29,12 @@ export class AuthentikApi {
     shape: ApiShape,
     private readonly limits: PageSizeLimits,
     private readonly eventLog: DemoEventLog,
+    /** authentik 2025.8+: users' `last_updated` and its `last_updated__gt` filter. */
+    lastUpdated = true,
   ) {
-    this.users = new UserListing(directory);
+    this.users = new UserListing(directory, lastUpdated);
     this.groups = new GroupListing(directory);
-    this.serializers = new Serializers(directory, shape);
+    this.serializers = new Serializers(directory, shape, lastUpdated);
   }
 
   /** Whether `path` is one of the routes (for 405 vs 404). */

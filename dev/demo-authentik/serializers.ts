@@ -49,7 +49,8 @@ export interface ApiUser extends ApiPartialUser {
   type: UserType;
   uuid: string;
   password_change_date: string;
-  last_updated: string;
+  /** authentik 2025.8+. */
+  last_updated?: string;
 }
 
 export interface ApiGroup {
@@ -87,6 +88,8 @@ export class Serializers {
   constructor(
     private readonly directory: DemoDirectory,
     private readonly shape: ApiShape,
+    /** authentik 2025.8+ sends users' `last_updated`; older versions do not. */
+    private readonly lastUpdated = true,
   ) {}
 
   // Objects are built as single literals (no spread, no properties added afterwards):
@@ -114,7 +117,7 @@ export class Serializers {
       type: user.type,
       uuid: user.uuid,
       password_change_date: drfDateTime(user.date_joined),
-      last_updated: drfDateTime(user.last_updated),
+      last_updated: this.lastUpdated ? drfDateTime(user.last_updated) : undefined,
     };
   }
 

@@ -24,6 +24,12 @@ export interface DemoAuthentikOptions {
   defaultPageSize?: number;
   /** `parents` (2025.12+, default) or `parent` (≤ 2025.10). */
   apiShape?: ApiShape;
+  /**
+   * Users carry `last_updated` and `last_updated__gt` filters them (2025.8+, default true).
+   * `false`: an older authentik, which sends no `last_updated` and, like DRF with any
+   * unknown parameter, ignores the filter (the whole list comes back).
+   */
+  lastUpdated?: boolean;
   /** POST every change to a webhook receiver, as a notification rule + generic webhook transport. */
   webhook?: WebhookOptions;
 }
@@ -61,14 +67,16 @@ interface InjectedFailure {
 export async function startDemoAuthentik(options: DemoAuthentikOptions): Promise<DemoAuthentik> {
   const { directory } = options;
   const shape = options.apiShape ?? 'parents';
+  const lastUpdated = options.lastUpdated ?? true;
   const eventLog = new DemoEventLog(directory);
   const api = new AuthentikApi(
     directory,
     shape,
     { defaultPageSize: options.defaultPageSize ?? 20, maxPageSize: options.maxPageSize ?? 100 },
     eventLog,
+    lastUpdated,
   );
-  const mutations = new DemoMutations(directory, new Serializers(directory, shape));
+  const mutations = new DemoMutations(directory, new Serializers(directory, shape, lastUpdated));
   const dispatcher = options.webhook ? new WebhookDispatcher(options.webhook) : undefined;
   const unsubscribe = dispatcher ? eventLog.onEvent(event => dispatcher.notifyEvent(event)) : () => undefined;
   let requests = 0;

@@ -20,7 +20,11 @@ const DEFAULT_ORDERING: readonly OrderingTerm[] = [{ field: 'username', descendi
 
 /** `GET /core/users/`: filtered and ordered users from the live directory. */
 export class UserListing extends Listing<User> {
-  constructor(directory: DemoDirectory) {
+  /** `lastUpdated` false: authentik before 2025.8, which has no `last_updated__gt` and ignores it. */
+  constructor(
+    directory: DemoDirectory,
+    private readonly lastUpdated = true,
+  ) {
     super(directory, {
       orderingFields: ORDERING_FIELDS,
       defaultOrdering: DEFAULT_ORDERING,
@@ -81,6 +85,7 @@ export class UserListing extends Listing<User> {
     }
 
     for (const field of ['last_updated', 'date_joined'] as const) {
+      if (field === 'last_updated' && !this.lastUpdated) continue;
       const after = dateTimeFilter(params, `${field}__gt`);
       if (after !== undefined) add(`${field}__gt=${after}`, u => u[field] > after);
       const before = dateTimeFilter(params, `${field}__lt`);

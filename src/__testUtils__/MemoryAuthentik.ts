@@ -9,6 +9,8 @@ export interface MemoryUser {
   email: string;
   is_active: boolean;
   type: string;
+  /** Epoch ms of the last save (see `MemoryAuthentik.save`). */
+  last_updated?: number;
 }
 
 export interface MemoryGroup {
@@ -27,6 +29,13 @@ export class MemoryAuthentik implements AuthentikApi {
   readonly users = new Map<number, MemoryUser>();
   readonly groups = new Map<string, MemoryGroup>();
   requests = 0;
+  /**
+   * authentik 2025.8+: users carry `last_updated` and `last_updated__gt` filters them.
+   * False: an older authentik, which sends no `last_updated` and ignores the filter.
+   */
+  lastUpdated = true;
+  /** The clock of `last_updated`. */
+  now: () => number = Date.now;
   private nextUserPk = 1;
   private nextGroupPk = 1;
 
@@ -37,6 +46,7 @@ export class MemoryAuthentik implements AuthentikApi {
       email: `${partial.username}@example.com`,
       is_active: true,
       type: 'internal',
+      last_updated: this.now(),
       ...partial,
     };
     this.users.set(user.pk, user);
@@ -47,6 +57,17 @@ export class MemoryAuthentik implements AuthentikApi {
     const group: MemoryGroup = { pk: randomUUID(), num_pk: this.nextGroupPk++, parents: [], users: [], ...partial };
     this.groups.set(normalizeGroupPk(group.pk), group);
     return group;
+  }
+
+  /**
+   * Changes a user as a save through authentik's API does: `last_updated` moves. (Tests
+   * that edit `users` directly change a user without a save, like a membership change.)
+   */
+  save(pk: number, patch: Partial<Omit<MemoryUser, 'pk'>> = {}): MemoryUser {
+    const user = this.users.get(pk);
+    if (!user) throw new Error(`no user ${pk}`);
+    Object.assign(user, patch, { last_updated: Math.max(this.now(), user.last_updated ?? 0) });
+    return user;
   }
 
   group(pk: string): MemoryGroup | undefined {
@@ -67,13 +88,18 @@ export class MemoryAuthentik implements AuthentikApi {
   async listUsers(request: ListUsersRequest): Promise<AuthentikPage<AuthentikUser> | undefined> {
     this.requests++;
     const groupKey = request.groupPk ? normalizeGroupPk(request.groupPk) : undefined;
+    const after = this.lastUpdated && request.lastUpdatedAfter !== undefined ? new Date(request.lastUpdatedAfter).getTime() : undefined;
     const all = [...this.users.values()]
+      .filter(u => after === undefined || (u.last_updated ?? 0) > after)
       .filter(u => !request.activeOnly || u.is_active)
       .filter(u => !request.types || request.types.includes(u.type))
       .filter(u => !groupKey || this.groups.get(groupKey)?.users.includes(u.pk))
-      .sort((a, b) => a.pk - b.pk)
-      .map(u => this.toApiUser(u));
-    return paginate(all, request);
+      .sort((a, b) => a.pk - b.pk);
+    // Only the page's users are serialised (a 20,000-user directory stays quick to list).
+    const page = paginate(all, request);
+    if (!page) return undefined;
+    const groupsOf = this.groupsOfUsers(new Set(page.results.map(u => u.pk)));
+    return { ...page, results: page.results.map(u => this.toApiUser(u, groupsOf.get(u.pk) ?? [])) };
   }
 
   async listGroups(request: ListPageRequest): Promise<AuthentikPage<AuthentikGroup> | undefined> {
@@ -87,7 +113,7 @@ export class MemoryAuthentik implements AuthentikApi {
   async getUser(pk: string): Promise<AuthentikUser | undefined> {
     this.requests++;
     const user = this.users.get(Number(pk));
-    return user && this.toApiUser(user);
+    return user && this.toApiUser(user, this.groupsOfUsers(new Set([user.pk])).get(user.pk) ?? []);
   }
 
   async getGroup(pk: string): Promise<AuthentikGroup | undefined> {
@@ -96,13 +122,28 @@ export class MemoryAuthentik implements AuthentikApi {
     return group && this.toApiGroup(group);
   }
 
-  private toApiUser(user: MemoryUser): AuthentikUser {
+  /** Group pks of each of these users, in group order: one pass over the memberships. */
+  private groupsOfUsers(pks: ReadonlySet<number>): Map<number, string[]> {
+    const groupsOf = new Map<number, string[]>();
+    for (const group of this.groups.values()) {
+      for (const pk of group.users) {
+        if (!pks.has(pk)) continue;
+        const list = groupsOf.get(pk) ?? [];
+        if (!list.includes(group.pk)) list.push(group.pk);
+        groupsOf.set(pk, list);
+      }
+    }
+    return groupsOf;
+  }
+
+  private toApiUser({ last_updated, ...user }: MemoryUser, groups: string[]): AuthentikUser {
     return {
       ...user,
+      ...(this.lastUpdated && last_updated !== undefined ? { last_updated: new Date(last_updated).toISOString() } : {}),
       uid: `uid-${user.pk}`,
       avatar: null,
       path: 'users',
-      groups: [...this.groups.values()].filter(g => g.users.includes(user.pk)).map(g => g.pk),
+      groups,
     };
   }
 

@@ -41,7 +41,7 @@ export class MemoryCatalog implements CatalogView {
   }
 
   async userByPk(pk: string): Promise<KnownEntity | undefined> {
-    return (await this.find('User', ANNOTATION_USER_PK)).find(u => u.pk === pk);
+    return this.first(e => e.metadata.annotations![ANNOTATION_USER_PK] === pk);
   }
 
   async usersWithPks(pks: string[]): Promise<KnownEntity[]> {
@@ -54,7 +54,15 @@ export class MemoryCatalog implements CatalogView {
   }
 
   async userByName(name: string): Promise<KnownEntity | undefined> {
-    return (await this.find('User', ANNOTATION_USER_PK)).find(u => u.name === name);
+    return this.first(e => e.metadata.name === name);
+  }
+
+  /** The first User entity that matches, without building the whole list (large directories). */
+  private first(where: (e: Entity) => boolean): KnownEntity | undefined {
+    for (const e of this.entities.values()) {
+      if (e.kind === 'User' && where(e)) return { name: e.metadata.name, pk: e.metadata.annotations![ANNOTATION_USER_PK] };
+    }
+    return undefined;
   }
 
   private async find(kind: string, pkAnnotation: string, where: (e: Entity) => boolean = () => true): Promise<KnownEntity[]> {

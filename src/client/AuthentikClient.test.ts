@@ -124,6 +124,19 @@ describe('AuthentikClient requests', () => {
     expect(params.get('ordering')).toBe('pk');
   });
 
+  it('listUsers: last_updated__gt as an ISO time in UTC, from a Date or a string; refuses a non-time', async () => {
+    const requests = serve('/core/users/', json(usersPage), json(usersPage));
+    await newClient().listUsers({ page: 1, pageSize: 100, lastUpdatedAfter: new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6)) });
+    await newClient().listUsers({ page: 1, pageSize: 100, lastUpdatedAfter: '2026-01-02T04:04:05.006+01:00' });
+    for (const request of requests) {
+      const params = new URL(request.url).searchParams;
+      expect(params.get('last_updated__gt')).toBe('2026-01-02T03:04:05.006Z');
+      expect(params.has('is_active')).toBe(false);
+    }
+    await expect(newClient().listUsers({ page: 1, pageSize: 100, lastUpdatedAfter: 'yesterday' })).rejects.toThrow(/not a time/);
+    expect(requests).toHaveLength(2);
+  });
+
   it('listGroups: ordering, pagination, no embedded users, children, parents or roles', async () => {
     const requests = serve('/core/groups/', json(pageJson([], { page: 2, pageSize: 10, count: 15 })));
     await newClient().listGroups({ page: 2, pageSize: 10 });
@@ -198,7 +211,7 @@ describe('AuthentikClient responses', () => {
     const page = await newClient().listUsers({ page: 1, pageSize: 20 });
     expect(page).toEqual({
       pagination: usersPage.pagination,
-      results: users.map(u => ({ ...u })),
+      results: users.map(u => ({ ...u, last_updated: '2025-06-01T00:00:00.000000Z' })),
     });
     expect(page!.results[0]).not.toHaveProperty('something_new_in_2027');
     expect(page!.results[0]).not.toHaveProperty('uuid');

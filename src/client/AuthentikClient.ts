@@ -51,6 +51,11 @@ export interface ListUsersRequest extends ListPageRequest {
   types?: string[];
   /** Only members of this group (dashed or undashed UUID). */
   groupPk?: string;
+  /**
+   * Only users saved after this time (`last_updated__gt`, authentik 2025.8+). Older
+   * versions ignore the filter and list everyone: callers check `last_updated` themselves.
+   */
+  lastUpdatedAfter?: Date | string;
 }
 
 /**
@@ -125,6 +130,7 @@ export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
     if (request.activeOnly) query.set('is_active', 'true');
     for (const type of request.types ?? []) query.append('type', type);
     if (request.groupPk) query.set('groups_by_pk', toDashedUuid(request.groupPk));
+    if (request.lastUpdatedAfter !== undefined) query.set('last_updated__gt', isoTime(request.lastUpdatedAfter));
     const page = await this.get(`/core/users/?${query}`, userPageWireSchema, PAST_THE_END, request.signal);
     return page && { pagination: page.pagination, results: page.results.map(toAuthentikUser) };
   }
@@ -335,6 +341,15 @@ function describeDetail(body: string): string {
   } catch {
     return '';
   }
+}
+
+/** An ISO-8601 UTC time for a date filter; refuses what is not a time (never an unfiltered list by accident). */
+function isoTime(value: Date | string): string {
+  const ms = value instanceof Date ? value.getTime() : Date.parse(value);
+  if (Number.isNaN(ms)) {
+    throw new AuthentikApiError(`"${String(value)}" is not a time`, 'GET /core/users/?last_updated__gt=');
+  }
+  return new Date(ms).toISOString();
 }
 
 function toDashedUuid(pk: string): string {

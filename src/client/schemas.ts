@@ -37,6 +37,13 @@ export const userWireSchema = z.object({
   path: z.string().nullish(),
   /** Group UUIDs. Present whether or not `include_groups` is set. */
   groups: z.array(z.string()).optional(),
+  /**
+   * ISO-8601 time of the user's last save (authentik 2025.8+; absent before). Only used to
+   * check that a `last_updated__gt` filter was applied, never as a reason to skip a user.
+   * (A plain string: a refinement would cost the transform-free fast path; an unparsable
+   * one reads as "the filter was not applied".)
+   */
+  last_updated: z.string().nullish(),
 });
 
 /** A validated user with its defaults: no name or email is `""`, no type is `internal`. */
@@ -52,6 +59,7 @@ export function toAuthentikUser(user: z.infer<typeof userWireSchema>): Authentik
     avatar: user.avatar,
     path: user.path,
     groups: user.groups ?? [],
+    last_updated: user.last_updated,
   };
 }
 
@@ -97,6 +105,8 @@ export interface AuthentikUser {
   path?: string | null;
   /** Group UUIDs (dashed). */
   groups: string[];
+  /** ISO-8601 time of the last save (authentik 2025.8+); see `userWireSchema`. */
+  last_updated?: string | null;
 }
 export type AuthentikGroup = z.infer<typeof groupSchema>;
 export type AuthentikPagination = z.infer<typeof paginationSchema>;

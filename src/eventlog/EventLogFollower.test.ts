@@ -102,6 +102,18 @@ describe('EventLogFollower', () => {
     expect(h.gaps).toEqual([]);
   });
 
+  it("says since when the applied changes happened: the oldest applied event's created", async () => {
+    const h = harness();
+    h.log.add('user', 1);
+    const follower = h.follower();
+    await follower.poll();
+    const oldest = h.log.add('user', 2);
+    h.log.add('user', 3);
+    h.log.add('group', GROUP_PK);
+    await follower.poll();
+    expect(h.applied.map(c => c.since)).toEqual([Date.parse(oldest.created)]);
+  });
+
   it('pages past events added while it reads (pages shift down) without losing or repeating one', async () => {
     const h = harness();
     h.log.add('user', 1);

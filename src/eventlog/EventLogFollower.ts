@@ -129,6 +129,9 @@ export class EventLogFollower {
     const changes: ChangeSet = { users: new Set(), groups: new Set(), groupNames: new Set() };
     for (const [eventId, hint] of hints) {
       if (!claimed.has(eventId)) continue;
+      // The oldest applied event's time (authentik's clock, as `last_updated` is).
+      const created = hint.created === undefined ? Number.NaN : Date.parse(hint.created);
+      if (!Number.isNaN(created)) changes.since = Math.min(changes.since ?? created, created);
       (hint.model === 'user' ? changes.users : changes.groups).add(hint.pk);
       if (hint.model === 'group' && hint.name) changes.groupNames?.add(hint.name);
     }

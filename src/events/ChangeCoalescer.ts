@@ -29,21 +29,29 @@ export class ChangeCoalescer {
 
   constructor(private readonly options: ChangeCoalescerOptions) {}
 
-  /** `confirmation`: a scheduled second read (`PlannedDelta.confirm`), not a new event. */
-  add(hint: Pick<AuthentikChangeHint, 'model' | 'pk' | 'name'>, confirmation = false): void {
+  /**
+   * `confirmation`: a scheduled second read (`PlannedDelta.confirm`), not a new event.
+   * The batch's `since` is the earliest receipt time of its hints, or an event's own
+   * `created` when that is earlier (a delivery retried late).
+   */
+  add(hint: Pick<AuthentikChangeHint, 'model' | 'pk' | 'name' | 'created'>, confirmation = false): void {
     if (this.stopped) return;
     const now = Date.now();
+    const created = hint.created === undefined ? Number.NaN : Date.parse(hint.created);
+    const at = Number.isNaN(created) ? now : Math.min(now, created);
     this.pending ??= {
       changes: {
         users: new Set(),
         groups: new Set(),
         groupNames: new Set(),
         confirming: { users: new Set(), groups: new Set() },
+        since: at,
       },
       firstReceivedAt: now,
       hints: 0,
     };
     const { changes } = this.pending;
+    changes.since = Math.min(changes.since ?? at, at);
     const keys = hint.model === 'user' ? changes.users : changes.groups;
     const confirming = hint.model === 'user' ? changes.confirming!.users : changes.confirming!.groups;
     if (!confirmation) confirming.delete(hint.pk);

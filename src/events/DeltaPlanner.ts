@@ -2,6 +2,7 @@ import { Entity, GroupEntity, stringifyEntityRef } from '@backstage/catalog-mode
 import { isDeepStrictEqual } from 'node:util';
 import { AuthentikApi } from '../client/AuthentikClient';
 import { AuthentikGroup, AuthentikUser, dashedGroupPk, normalizeGroupPk } from '../client/schemas';
+import { readRecentUsers } from '../readers/readRecentUsers';
 import { readUserWindow } from '../readers/readUserWindow';
 import { GroupIndex } from '../mapping/groupIndex';
 import { disambiguatedName, toEntityName } from '../mapping/names';
@@ -24,6 +25,12 @@ export interface ChangeSet {
   groupNames?: Set<string>;
   /** Objects in this set only to confirm an earlier read (`PlannedDelta.confirm`): not confirmed again. */
   confirming?: ObjectKeys;
+  /**
+   * Epoch ms no later than the oldest change in the set (when its first hint arrived, or
+   * its event was recorded). With it, many changed users are read through the list of
+   * users saved since then (authentik 2025.8+) instead of one by one or by a full listing.
+   */
+  since?: number;
 }
 
 /** User pks and normalised group pks. */
@@ -84,6 +91,8 @@ export class DeltaPlanner {
   private readonly api: AuthentikApi;
   private requests = 0;
   private userPages?: { pages: number; at: number };
+  /** authentik ignored `last_updated__gt` once (before 2025.8): it is not asked again. */
+  private recentListUnsupported = false;
   /** Plans run one at a time (webhooks and any other caller): each sees the directory whole. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -117,7 +126,7 @@ export class DeltaPlanner {
     const before = await this.directory.index();
     const changedGroups = new Set([...changes.groups].map(normalizeGroupPk));
     const read = await this.readGroups([...changedGroups], signal);
-    await this.readUsers(changes.users, known, signal);
+    await this.readUsers(changes.users, known, signal, changes.since);
     for (const pk of changes.users) {
       if (known.get(pk) && !confirming.users.has(pk)) confirm.users.add(pk);
     }
@@ -286,24 +295,61 @@ export class DeltaPlanner {
   }
 
   /**
-   * Reads the affected users that are not known yet: one by one (`concurrency` at a time)
-   * when they are few, else by walking the (eligible) user list once, whichever costs fewer
-   * requests. A user missing from a non-empty eligible list is deleted, inactive or a
-   * filtered service account: all three mean "not in the catalog". An empty list proves
-   * nothing, so then the users are read one by one.
+   * Reads the affected users that are not known yet. Many users changed `since` a time are
+   * first looked for in the list of users saved since then (see `readRecentUsers`); the
+   * rest: one by one (`concurrency` at a time) when they are few, else by walking the
+   * (eligible) user list once, whichever costs fewer requests. A user missing from a
+   * non-empty eligible list is deleted, inactive or a filtered service account: all three
+   * mean "not in the catalog". An empty list proves nothing, so then the users are read one
+   * by one.
    */
   private async readUsers(
     affected: Set<string>,
     known: Map<string, AuthentikUser | undefined>,
     signal?: AbortSignal,
+    since?: number,
   ): Promise<void> {
-    const missing = [...affected].filter(pk => !known.has(pk));
+    let missing = [...affected].filter(pk => !known.has(pk));
     if (missing.length === 0) return;
+    if (since !== undefined && missing.length > FEW_USERS && !this.recentListUnsupported) {
+      await this.readRecentUsers(missing, since, known, signal);
+      missing = missing.filter(pk => !known.has(pk));
+      if (missing.length === 0) return;
+    }
     if (missing.length > FEW_USERS && missing.length > (await this.estimatedUserPages(signal)) + 1) {
       if (await this.readUsersByListing(missing, known, signal)) return;
     }
     const users = await mapConcurrent(missing, this.options.concurrency, async pk => [pk, await this.api.getUser(pk, signal)] as const);
     for (const [pk, user] of users) known.set(pk, user);
+  }
+
+  /**
+   * Records the `wanted` users found in the list of users saved since `since` (less
+   * `RECENT_MARGIN_MS`). Users not found are left unknown, never taken as gone. The list is
+   * read past its first page only when that costs fewer requests than reading the users
+   * still missing otherwise; a server that ignores the filter is noticed on the first page
+   * and not asked again.
+   */
+  private async readRecentUsers(
+    wanted: string[],
+    since: number,
+    known: Map<string, AuthentikUser | undefined>,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const recent = await readRecentUsers(this.api, {
+      after: since - RECENT_MARGIN_MS,
+      wanted: new Set(wanted),
+      pageSize: this.options.pageSize,
+      concurrency: this.options.concurrency,
+      signal,
+      worthReading: async (pages, missing) => {
+        if (pages >= missing) return false; // one request per missing user is no dearer
+        if (missing <= FEW_USERS) return true;
+        return pages <= (await this.estimatedUserPages(signal)); // else the full listing
+      },
+    });
+    if (!recent.filtered) this.recentListUnsupported = true;
+    for (const [pk, user] of recent.found) known.set(pk, user);
   }
 
   /** Walks the eligible user list for `wanted`; false (nothing recorded) when it is empty. */
@@ -504,6 +550,13 @@ function bindAll(view: CatalogView): CatalogView {
 
 /** Up to this many users are always read one by one. */
 const FEW_USERS = 10;
+
+/**
+ * How long before `ChangeSet.since` the list of recently saved users starts: covers the
+ * time from a save to its hint (delivery, coalescing) and clocks apart between authentik
+ * and this backend. Anything later still is read another way, never lost.
+ */
+export const RECENT_MARGIN_MS = 2 * 60_000;
 
 /** Up to this many groups the catalog disagrees on are read one by one, more as a list. */
 const FEW_GROUPS = 10;
