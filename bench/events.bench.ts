@@ -42,7 +42,9 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { DemoAuthentik, startDemoAuthentik, WebhookDispatcher } from '../dev/demo-authentik';
 import type { ChangeDescription } from '../dev/demo-authentik';
 import { DEMO_TOKEN, DEMO_WEBHOOK_SECRET, DEV_CATALOG_TOKEN } from '../dev/demoDefaults';
+import { dropDatabasesWithPrefix, isPostgresAvailable, postgresAddress, postgresConnection } from '../test/harness/postgres';
 import { CatalogHttp, displayNameOf } from './events/catalog';
+import { CatalogQueues, QueueCounts } from './events/queues';
 import type { ProbeDeltaMessage, ProbeMessage, ProbeWebhookMessage } from './events/protocol';
 import { buildBenchDirectory, eligibleUserCount, Kind, KINDS, ScenarioState } from './events/scenario';
 import { markdownTable, max, mean, num, percentile, secs, textTable } from './events/stats';
@@ -67,7 +69,16 @@ const COMMAND = 'npm run bench:events';
 
 // ---- flags ------------------------------------------------------------------------------
 
+type Database = 'sqlite' | 'postgres';
+
+/** From this many generated users on, the backend's catalog is PostgreSQL unless --database says otherwise. */
+const POSTGRES_FROM_USERS = 20_000;
+
 interface Flags {
+  /** The backend's catalog database. */
+  database: Database;
+  /** Whether --database was given (else chosen from --users). */
+  databaseChosen: boolean;
   /** `incremental.concurrency` of the backend; 0 = the module default. */
   concurrency: number;
   perKind: number;
@@ -82,23 +93,34 @@ interface Flags {
 function usage(message?: string): never {
   if (message) process.stderr.write(`${message}\n`);
   process.stderr.write(
-    'usage: npm run bench:events -- [--per-kind N] [--extra-users N] [--burst N] [--poll-ms N] [--concurrency N] [--seed N]\n' +
+    'usage: npm run bench:events -- [--users N] [--groups N] [--database sqlite|postgres] [--per-kind N] [--burst N] [--poll-ms N] [--concurrency N] [--seed N]\n' +
       '  --per-kind     changes of each of the 7 kinds per body form (default 8: 112 changes)\n' +
       '  --users        generated active users added to the seed (default burst + 100; alias --extra-users)\n' +
       '  --groups       generated "Bench Team" groups added to the seed (default 20)\n' +
       '  --burst        users changed at once in the burst (default 1000)\n' +
       '  --poll-ms      catalog polling period while waiting for a change (default 25, 25..50)\n' +
-      '  --concurrency  incremental.concurrency of the backend (default 4: walk windows of ≤ 500 entities,\n' +
-      '                 which the engine can insert on SQLite; 0 = the module default, 8)\n',
+      `  --database     the backend's catalog database: sqlite (in memory, as in dev/app-config.yaml) or postgres\n` +
+      `                 (a fresh database on 127.0.0.1:5432, user postgres, dropped at the end); default postgres\n` +
+      `                 from ${POSTGRES_FROM_USERS.toLocaleString('en-US')} users on, else sqlite\n` +
+      '  --concurrency  incremental.concurrency of the backend (default on sqlite 4: walk windows of ≤ 500 entities,\n' +
+      '                 which the engine can insert on SQLite; on postgres the module default, 8; 0 = the module default)\n',
   );
   process.exit(2);
 }
 
 function parseFlags(argv: string[]): Flags {
   const values = new Map<string, number>();
+  let database: Database | undefined;
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') usage();
+    const db = /^--database(?:=(.*))?$/.exec(arg);
+    if (db) {
+      const raw = db[1] ?? argv[++i];
+      if (raw !== 'sqlite' && raw !== 'postgres') usage('--database must be sqlite or postgres');
+      database = raw;
+      continue;
+    }
     const match = /^--(per-kind|extra-users|users|groups|burst|poll-ms|seed|concurrency)(?:=(.*))?$/.exec(arg);
     if (!match) usage(`unknown argument: ${arg}`);
     const raw = match[2] ?? argv[++i];
@@ -107,11 +129,16 @@ function parseFlags(argv: string[]): Flags {
     values.set(match[1] === 'users' ? 'extra-users' : match[1], value);
   }
   const burst = values.get('burst') ?? 1000;
+  const extraUsers = values.get('extra-users') ?? burst + 100;
+  const chosen: Database = database ?? (extraUsers >= POSTGRES_FROM_USERS ? 'postgres' : 'sqlite');
   const flags: Flags = {
-    concurrency: values.get('concurrency') ?? 4,
+    database: chosen,
+    databaseChosen: database !== undefined,
+    // SQLite refuses the engine's inserts of more than 500 marks (see the header): 4 pages of 100.
+    concurrency: values.get('concurrency') ?? (chosen === 'sqlite' ? 4 : 0),
     perKind: values.get('per-kind') ?? 8,
     burst,
-    extraUsers: values.get('extra-users') ?? burst + 100,
+    extraUsers,
     groups: values.get('groups') ?? 20,
     pollMs: values.get('poll-ms') ?? 25,
     seed: values.get('seed') ?? 7,
@@ -130,6 +157,9 @@ function parseFlags(argv: string[]): Flags {
 interface BackendSettings {
   port: number;
   demoUrl: string;
+  database: Database;
+  /** With postgres: the prefix of this run's databases (one per plugin), dropped at the end. */
+  databasePrefix?: string;
   /** `incremental.concurrency`; undefined keeps the module's default (8). */
   concurrency?: number;
 }
@@ -148,6 +178,19 @@ function benchConfig(settings: BackendSettings): { config: Record<string, any>; 
     'catalog.providers.authentik.schedule.frequency: { hours: 24 } (no full walk during the measurements)',
     'catalog.providers.authentik.schedule.initialDelay: { seconds: 0 }',
   ];
+  if (settings.database === 'postgres') {
+    // One database per plugin (Backstage's default division), all named after this run.
+    config.backend.database = {
+      client: 'pg',
+      connection: postgresConnection(),
+      prefix: settings.databasePrefix,
+      pluginDivisionMode: 'database',
+    };
+    differences.push(
+      `backend.database: PostgreSQL at ${postgresAddress()} (user ${postgresConnection().user}), ` +
+        `fresh databases ${settings.databasePrefix}<plugin>, dropped at the end`,
+    );
+  }
   if (settings.concurrency !== undefined) {
     provider.incremental = { ...provider.incremental, concurrency: settings.concurrency };
     differences.push(
@@ -230,6 +273,61 @@ async function waitUntil<T>(
       throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (${String(lastError)})` : ''}`);
     }
     await delay(intervalMs);
+  }
+}
+
+// ---- phases and progress ----------------------------------------------------------------
+
+function loadAverage(): string {
+  return os.loadavg().map(l => l.toFixed(2)).join(', ');
+}
+
+/** Wall time of each phase of the run, printed as it ends and again in the summary. */
+class Phases {
+  readonly rows: Array<{ name: string; ms: number; load: string }> = [];
+  private last = performance.now();
+  private readonly first = this.last;
+
+  end(name: string): void {
+    const now = performance.now();
+    const row = { name, ms: now - this.last, load: loadAverage() };
+    this.rows.push(row);
+    this.last = now;
+    console.log(`[phase] ${name}: ${secs(row.ms)} (load average ${row.load})`);
+  }
+
+  total(): number {
+    return this.last - this.first;
+  }
+}
+
+/** A progress line every 15 s while the first walk lands (a 100k run takes minutes). */
+class Progress {
+  private lastAt = performance.now();
+  private readonly startedAt = this.lastAt;
+
+  constructor(
+    private readonly queues: CatalogQueues | undefined,
+    private readonly catalog: CatalogHttp,
+    private readonly expected: number,
+  ) {}
+
+  async maybeReport(stage: string, known?: QueueCounts): Promise<void> {
+    if (performance.now() - this.lastAt < 15_000) return;
+    this.lastAt = performance.now();
+    const elapsed = secs(this.lastAt - this.startedAt);
+    if (this.queues) {
+      const q = known ?? (await this.queues.read().catch(() => undefined));
+      if (q) {
+        console.log(
+          `  … ${elapsed} ${stage}: ${q.final}/${this.expected} entities final, ` +
+            `${q.processingDue} due for processing, ${q.stitchDue} for stitching (load average ${loadAverage()})`,
+        );
+        return;
+      }
+    }
+    const [users, groups] = await Promise.all([this.catalog.count('kind=user'), this.catalog.count('kind=group')]).catch(() => [NaN, NaN]);
+    console.log(`  … ${elapsed} ${stage}: ${users + groups}/${this.expected} entities in the catalog (load average ${loadAverage()})`);
   }
 }
 
@@ -517,13 +615,34 @@ async function main(): Promise<number> {
       `Node ${process.version}, ${os.platform()} ${os.release()}`,
   );
 
+  console.log(`uptime: load average ${loadAverage()} (1/5/15 min)`);
+  console.log(
+    `Database: ${flags.database} (${flags.databaseChosen ? '--database' : `default for ${flags.extraUsers.toLocaleString('en-US')} users: postgres from ${POSTGRES_FROM_USERS.toLocaleString('en-US')}`}); ` +
+      `incremental.concurrency ${flags.concurrency || '8 (module default)'}`,
+  );
+  if (flags.database === 'postgres' && !(await isPostgresAvailable(3000))) {
+    console.error(
+      `\nBench failed: --database postgres needs PostgreSQL at ${postgresAddress()} (user ${postgresConnection().user}, trust auth), ` +
+        'and it is not reachable. Start it, point BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING at another server, ' +
+        `or use --database sqlite (slow beyond a few thousand users).`,
+    );
+    return 1;
+  }
+  const phases = new Phases();
+
   // Directory and demo authentik (webhooks are sent by our WebhookSender, not started yet).
-  console.log(`uptime: load average ${os.loadavg().map(l => l.toFixed(2)).join(', ')} (1/5/15 min)`);
   const { directory } = buildBenchDirectory({ extraUsers: flags.extraUsers, teams: flags.groups, seed: flags.seed });
   const demo = await startDemoAuthentik({ directory, token: DEMO_TOKEN, port: 0 });
+  phases.end('directory generated, demo authentik up');
   const port = await freePort();
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'bench-events-'));
-  const settings: BackendSettings = { port, demoUrl: demo.url, concurrency: flags.concurrency || undefined };
+  const settings: BackendSettings = {
+    port,
+    demoUrl: demo.url,
+    database: flags.database,
+    databasePrefix: flags.database === 'postgres' ? `backstage_bench_${process.pid}_` : undefined,
+    concurrency: flags.concurrency || undefined,
+  };
   const { config, differences } = benchConfig(settings);
   const backendUrl = `http://127.0.0.1:${port}`;
   const sender = new WebhookSender(`${backendUrl}/api/events/http/authentik`);
@@ -541,33 +660,52 @@ async function main(): Promise<number> {
 
   const backend = startBackend(settings, workDir, config);
   const catalog = new CatalogHttp(backendUrl, DEV_CATALOG_TOKEN);
+  let closeQueues: () => Promise<void> | undefined = async () => undefined;
   let exitCode = 0;
   try {
     // ---- first walk ---------------------------------------------------------------------
-    const bootStart = performance.now();
-    await waitUntil('the backend to answer', startupTimeoutMs(flags.extraUsers), 250, async () => {
+    const queues = settings.databasePrefix ? new CatalogQueues(`${settings.databasePrefix}catalog`) : undefined;
+    closeQueues = () => queues?.close();
+    const timeout = startupTimeoutMs(flags.extraUsers);
+    // by-query counts cost the catalog a scan of its search table: not every 250 ms at 100k.
+    const countEveryMs = expectedUsers > 10_000 ? 2_000 : 250;
+    await waitUntil('the backend to answer', timeout, 250, async () => {
       const { status } = await catalog.getJson(`/api/catalog/incremental/providers/${encodeURIComponent(PROVIDER)}`);
       return status === 200;
     }, backend);
-    const upAt = performance.now();
-    await waitUntil('the first walk to complete and the catalog to hold every user and group', startupTimeoutMs(flags.extraUsers), 250, async () => {
+    phases.end('backend started (until the catalog answers)');
+    const progress = new Progress(queues, catalog, expectedUsers + expectedGroups);
+    await waitUntil('the first walk to complete (provider resting)', timeout, 250, async () => {
       const { body } = await catalog.getJson(`/api/catalog/incremental/providers/${encodeURIComponent(PROVIDER)}`);
       if (body?.last_error) {
         const text = String(body.last_error);
         const short = text.length > 400 ? `${text.slice(0, 160)} … ${text.slice(-160)}` : text;
         throw new FatalError(`the first walk failed (provider last_error): ${short}`);
       }
-      if (body?.status?.current_action !== 'resting') return false;
+      await progress.maybeReport('walking');
+      return body?.status?.current_action === 'resting';
+    }, backend);
+    const walkRequests = demo.requests;
+    phases.end(`first walk done by the engine (${walkRequests} authentik requests; every entity handed to the catalog)`);
+    await waitUntil('the catalog to hold every user and group', timeout, countEveryMs, async () => {
+      await progress.maybeReport('processing');
       const [users, groups] = await Promise.all([catalog.count('kind=user'), catalog.count('kind=group')]);
       return users === expectedUsers && groups === expectedGroups;
     }, backend);
-    const walkRequests = demo.requests;
-    console.log(
-      `Backend up in ${secs(upAt - bootStart)}; first walk in the catalog ${secs(performance.now() - upAt)} later ` +
-        `(${walkRequests} authentik requests since start): ${expectedUsers} users, ${expectedGroups} groups.`,
-    );
-    // Let relation stitching of the first walk settle before measuring.
-    await delay(3000);
+    phases.end(`catalog processed the walk (${expectedUsers} users, ${expectedGroups} groups visible)`);
+    // Relations: every entity stitched after its last processing. With PostgreSQL the bench
+    // reads the catalog's queues; with SQLite in memory it cannot, and waits 3 s.
+    if (queues) {
+      await waitUntil('the catalog to stitch and process everything due', timeout, 1000, async () => {
+        const q = await queues.read();
+        await progress.maybeReport('stitching', q);
+        return q.processingDue === 0 && q.stitchDue === 0;
+      }, backend);
+      phases.end('catalog idle (nothing due for processing or stitching)');
+    } else {
+      await delay(3000);
+      phases.end('relations settling (fixed 3 s: SQLite in memory is not readable from here)');
+    }
 
     // Names as the catalog holds them (pk annotations), for the generated users and all groups.
     const userEntities = await catalog.query('kind=user', ['metadata.name', 'metadata.annotations']);
@@ -598,11 +736,13 @@ async function main(): Promise<number> {
       samples.push(...(await measureLatency(form, flags, state, demo, sender, backend, random)));
       await delay(1000);
     }
+    phases.end(`latency rounds (${samples.length} changes, each followed by its confirmation read)`);
 
     // ---- burst --------------------------------------------------------------------------
     console.log(`\n## Burst: ${flags.burst} user display-name updates, each sending its webhook at once (mapping body)`);
     await delay(3000); // quiet catalog before the burst
     const burst = await measureBurst(flags, state, demo, sender, backend, catalog);
+    phases.end(`burst of ${flags.burst}`);
     console.log(
       `  ${burst.webhooks.sent} webhooks delivered in ${secs(burst.sendMs)} (queued) ` +
         `(${burst.webhooks.retried} retried, ${burst.webhooks.failed} failed); ` +
@@ -654,14 +794,20 @@ async function main(): Promise<number> {
       console.log(`\nBurst: not every change was visible within ${VISIBLE_TIMEOUT_MS / 1000} s of the last webhook.`);
     }
 
+    console.log('\nPhases (wall time, load average at the end of each):\n');
+    console.log(textTable(['phase', 'wall', 'load average'], phases.rows.map(r => [r.name, secs(r.ms), r.load])));
+    console.log(`total ${secs(phases.total())}`);
+
     console.log('\n## Acceptance\n');
     console.log(`  ${latencyPass ? 'PASS' : 'FAIL'}  p95 webhook-to-visible latency ${secs(p95)} ≤ ${secs(TARGET_P95_MS)}`);
     console.log(`  ${burstPass ? 'PASS' : 'FAIL'}  burst API calls ${burst.apiCalls} < ${burst.users}`);
 
     console.log('\n## Markdown (README)\n');
     console.log(`Measured with \`${COMMAND}\` (${samples.length} changes one at a time, half with the mapping body, half with authentik's default body; then a burst of ${burst.users} user updates). ` +
-      `Directory: ${expectedUsers} users, ${expectedGroups} groups; backend: dev config (SQLite in memory, catalog defaults` +
+      `Directory: ${expectedUsers} users, ${expectedGroups} groups; backend: dev config ` +
+      `(${flags.database === 'postgres' ? 'PostgreSQL' : 'SQLite in memory'}` +
       `${flags.concurrency ? `, incremental.concurrency ${flags.concurrency}` : ''}). ` +
+      `Load average at the end: ${loadAverage()}. ` +
       `${os.cpus()[0]?.model ?? ''} × ${os.cpus().length}, Node ${process.version}.\n`);
     console.log(markdownTable(header.map(h => (h === 'change' ? 'Change (webhook → visible in the catalog API)' : h)), rows));
     console.log('');
@@ -704,6 +850,14 @@ async function main(): Promise<number> {
     sender.close();
     await backend.stop();
     await demo.stop();
+    await closeQueues();
+    if (settings.databasePrefix) {
+      const dropped = await dropDatabasesWithPrefix(settings.databasePrefix).catch((error: Error) => {
+        console.error(`Could not drop the databases ${settings.databasePrefix}*: ${error.message}`);
+        return [];
+      });
+      if (dropped.length > 0) console.log(`Dropped ${dropped.join(', ')}.`);
+    }
   }
   return exitCode;
 }
