@@ -6,11 +6,20 @@ import { sha256Hex } from './ids';
  */
 export function defaultAvatar(user: { name: string; username: string; email: string }): string {
   if (user.email !== '') {
-    const hash = sha256Hex(user.email.trim().toLowerCase());
-    return `https://www.gravatar.com/avatar/${hash}?size=158&rating=g&default=404`;
+    // Every page of a 100k walk hashes 100 emails: remember them.
+    let url = gravatars.get(user.email);
+    if (url === undefined) {
+      if (gravatars.size >= MAX_REMEMBERED) gravatars.clear();
+      url = `https://www.gravatar.com/avatar/${sha256Hex(user.email.trim().toLowerCase())}?size=158&rating=g&default=404`;
+      gravatars.set(user.email, url);
+    }
+    return url;
   }
   return initialsAvatar(user.name || user.username);
 }
+
+const gravatars = new Map<string, string>();
+const MAX_REMEMBERED = 500_000;
 
 export function initialsAvatar(displayName: string): string {
   const initials = displayName

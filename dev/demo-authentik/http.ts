@@ -64,6 +64,20 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
 
 /** Django REST framework's rendering of datetimes: ISO 8601, `Z`, microseconds when non-zero. */
 export function drfDateTime(epochMs: number): string {
+  // Serialising a 100k directory formats every user's dates on every page: remember them.
+  let text = formattedDates.get(epochMs);
+  if (text === undefined) {
+    if (formattedDates.size >= MAX_FORMATTED_DATES) formattedDates.clear();
+    text = formatDrfDateTime(epochMs);
+    formattedDates.set(epochMs, text);
+  }
+  return text;
+}
+
+const formattedDates = new Map<number, string>();
+const MAX_FORMATTED_DATES = 500_000;
+
+function formatDrfDateTime(epochMs: number): string {
   const iso = new Date(epochMs).toISOString();
   const millis = iso.slice(20, 23);
   return millis === '000' ? `${iso.slice(0, 19)}Z` : `${iso.slice(0, 19)}.${millis}000Z`;

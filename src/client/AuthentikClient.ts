@@ -15,7 +15,8 @@ import {
   dashedGroupPk,
   groupPageSchema,
   groupSchema,
-  userPageSchema,
+  toAuthentikUser,
+  userPageWireSchema,
   userSchema,
 } from './schemas';
 import { AuthentikLogEvent, logEventPageSchema } from './eventSchemas';
@@ -124,7 +125,8 @@ export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
     if (request.activeOnly) query.set('is_active', 'true');
     for (const type of request.types ?? []) query.append('type', type);
     if (request.groupPk) query.set('groups_by_pk', toDashedUuid(request.groupPk));
-    return this.get(`/core/users/?${query}`, userPageSchema, PAST_THE_END, request.signal);
+    const page = await this.get(`/core/users/?${query}`, userPageWireSchema, PAST_THE_END, request.signal);
+    return page && { pagination: page.pagination, results: page.results.map(toAuthentikUser) };
   }
 
   /** One page of groups ordered by pk, without embedded members, roles or children. */

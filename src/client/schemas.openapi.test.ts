@@ -38,7 +38,7 @@ import {
   groupSchema,
   paginationSchema,
   parentPksOf,
-  userPageSchema,
+  userPageWireSchema,
   userSchema,
 } from './schemas';
 
@@ -415,7 +415,7 @@ describe('our schemas accept the published models', () => {
   });
 
   it('pages of users and groups', () => {
-    const users = userPageSchema.parse(
+    const users = userPageWireSchema.parse(
       overTheWire({
         pagination: paginationWire(lastPage),
         results: [jane, outpost, { ...minimalUser, isActive: false }].map(userWire),

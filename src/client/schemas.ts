@@ -19,19 +19,44 @@ export const paginationSchema = z.object({
 
 export const userTypeSchema = z.string();
 
-export const userSchema = z.object({
+/**
+ * A user as authentik sends it. Validation only, no transforms: zod compiles a
+ * transform-free object schema into a fast path that validates a 100-user page about
+ * three times faster, which a walk of 100,000 users feels. `toAuthentikUser` then fills
+ * in the defaults.
+ */
+export const userWireSchema = z.object({
   pk: z.number().int(),
   username: z.string(),
-  name: z.string().nullish().transform(v => v ?? ''),
-  email: z.string().nullish().transform(v => v ?? ''),
+  name: z.string().nullish(),
+  email: z.string().nullish(),
   is_active: z.boolean(),
-  type: userTypeSchema.default('internal'),
+  type: userTypeSchema.optional(),
   uid: z.string(),
   avatar: z.string().nullish(),
   path: z.string().nullish(),
   /** Group UUIDs. Present whether or not `include_groups` is set. */
-  groups: z.array(z.string()).default([]),
+  groups: z.array(z.string()).optional(),
 });
+
+/** A validated user with its defaults: no name or email is `""`, no type is `internal`. */
+export function toAuthentikUser(user: z.infer<typeof userWireSchema>): AuthentikUser {
+  return {
+    pk: user.pk,
+    username: user.username,
+    name: user.name ?? '',
+    email: user.email ?? '',
+    is_active: user.is_active,
+    type: user.type ?? 'internal',
+    uid: user.uid,
+    avatar: user.avatar,
+    path: user.path,
+    groups: user.groups ?? [],
+  };
+}
+
+/** One user (`GET /core/users/{pk}/`), validated and with its defaults. */
+export const userSchema = userWireSchema.transform(toAuthentikUser);
 
 export const groupSchema = z.object({
   /** Dashed UUID. */
@@ -53,10 +78,26 @@ export function pageSchema<T extends z.ZodType>(item: T) {
   });
 }
 
-export const userPageSchema = pageSchema(userSchema);
+/** A page of users as sent (see `userWireSchema`); `toAuthentikUser` maps its results. */
+export const userPageWireSchema = pageSchema(userWireSchema);
 export const groupPageSchema = pageSchema(groupSchema);
 
-export type AuthentikUser = z.infer<typeof userSchema>;
+export interface AuthentikUser {
+  pk: number;
+  username: string;
+  /** Display name; `""` when authentik has none. */
+  name: string;
+  /** `""` when authentik has none. */
+  email: string;
+  is_active: boolean;
+  /** `internal`, `external`, `service_account` or `internal_service_account`. */
+  type: string;
+  uid: string;
+  avatar?: string | null;
+  path?: string | null;
+  /** Group UUIDs (dashed). */
+  groups: string[];
+}
 export type AuthentikGroup = z.infer<typeof groupSchema>;
 export type AuthentikPagination = z.infer<typeof paginationSchema>;
 export type AuthentikPage<T> = { pagination: AuthentikPagination; results: T[] };

@@ -106,3 +106,71 @@ describe('AuthentikEntityProvider: burst lifecycle', () => {
     await expect(running).rejects.toThrow(/shutting down/);
   });
 });
+
+describe('AuthentikEntityProvider: the next window is read while the engine stores this one', () => {
+  function pagesRequested(dir: MemoryAuthentik): number[] {
+    const pages: number[] = [];
+    const listUsers = dir.listUsers.bind(dir);
+    dir.listUsers = async request => {
+      pages.push(request.page);
+      return listUsers(request);
+    };
+    return pages;
+  }
+
+  async function usersPhase(provider: AuthentikEntityProvider, context: WalkContext) {
+    let cursor: WalkCursor | undefined;
+    for (;;) {
+      const result = await provider.next(context, cursor);
+      cursor = result.cursor;
+      if (cursor?.phase === 'users') return cursor;
+    }
+  }
+
+  it('requests the next window before next() is called for it, and not again when it is', async () => {
+    const { dir, provider } = setup(50); // pages of 10, windows of 2 pages
+    const pages = pagesRequested(dir);
+    const context: WalkContext = { signal: new AbortController().signal, firstOfBurst: false };
+    const first = await provider.next(context, await usersPhase(provider, context));
+    expect(names(first)).toEqual(Array.from({ length: 20 }, (_, i) => `user${i}`));
+    // Window 1 (pages 1-2), then window 2 (anchor 2, pages 3-4) already on its way.
+    expect(pages).toEqual([1, 2, 2, 3, 4]);
+    const second = await provider.next(context, first.cursor);
+    expect(names(second)).toEqual(Array.from({ length: 20 }, (_, i) => `user${20 + i}`));
+    expect(pages).toEqual([1, 2, 2, 3, 4, 4, 5, 6]); // only window 3 was added
+  });
+
+  it('a window prefetched by a burst that ended is not used by the next one: a deletion in between is seen', async () => {
+    const { dir, provider } = setup(50);
+    const ended = new AbortController();
+    const context: WalkContext = { signal: ended.signal, firstOfBurst: false };
+    const first = await provider.next(context, await usersPhase(provider, context));
+    ended.abort(); // the burst ends with window 2 prefetched
+    dir.deleteUser(25);
+    const rest: string[] = [];
+    const next: WalkContext = { signal: new AbortController().signal, firstOfBurst: true };
+    let cursor = first.cursor;
+    for (;;) {
+      const result = await provider.next(next, cursor);
+      rest.push(...names(result));
+      if (result.done) break;
+      cursor = result.cursor;
+    }
+    expect(rest).not.toContain('user24'); // pk 25
+    expect(new Set(rest).size).toBe(49);
+  });
+
+  it('a full walk makes as many requests as it would without reading ahead', async () => {
+    const { dir, provider } = setup(95);
+    const pages = pagesRequested(dir);
+    const context: WalkContext = { signal: new AbortController().signal, firstOfBurst: false };
+    let cursor: WalkCursor | undefined;
+    for (;;) {
+      const result = await provider.next(context, cursor);
+      if (result.done) break;
+      cursor = result.cursor;
+    }
+    // Windows: [1,2] [2,3,4] [4,5,6] [6,7,8] [8,9,10]: page 10 is the last one.
+    expect(pages).toEqual([1, 2, 2, 3, 4, 4, 5, 6, 6, 7, 8, 8, 9, 10]);
+  });
+});

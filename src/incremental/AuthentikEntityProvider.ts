@@ -20,7 +20,7 @@ import { MappingOptions, Transformers } from '../mapping/types';
 import { sleep } from '../util/sleep';
 import { WalkCursor, walkCursorSchema } from './cursor';
 import { readAllGroups } from '../readers/readAllGroups';
-import { readUserWindow } from '../readers/readUserWindow';
+import { readUserWindow, UserWindow } from '../readers/readUserWindow';
 import { StrandedEntityRepair } from './StrandedEntityRepair';
 import { WalkProgress } from './WalkProgress';
 import { WalkRemovalGuard } from './WalkRemovalGuard';
@@ -104,6 +104,8 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
   /** A walk whose end the removal guard refused: its next burst reads everything again. */
   private refusedWalkId?: string;
   private progress?: WalkProgress;
+  /** The next window of users, already being read (see `prefetchUserWindow`). */
+  private prefetched?: { key: string; signal: AbortSignal; window: Promise<UserWindow> };
 
   constructor(private readonly options: AuthentikEntityProviderOptions) {
     const { config } = options;
@@ -279,19 +281,17 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     }
     // The users only need the groups' names: let the entities go for the rest of the walk.
     state.groups = index.namesOnly();
-    return {
-      done: false,
-      entities: this.deferred(entities),
-      cursor: {
-        phase: 'users',
-        walkId: cursor.walkId,
-        startedAt: cursor.startedAt,
-        page: 1,
-        afterPk: 0,
-        groups: all.length,
-        users: 0,
-      },
+    const users: UsersCursor = {
+      phase: 'users',
+      walkId: cursor.walkId,
+      startedAt: cursor.startedAt,
+      page: 1,
+      afterPk: 0,
+      groups: all.length,
+      users: 0,
     };
+    this.prefetchUserWindow(users, context);
+    return { done: false, entities: this.deferred(entities), cursor: users };
   }
 
   private async emitUsers(
@@ -299,17 +299,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     context: WalkContext,
   ): Promise<EntityIteratorResult<WalkCursor>> {
     const state = await this.resumeState(cursor, context);
-    const { incremental } = this.options.config;
-    const window = await readUserWindow(this.options.api, {
-      page: cursor.page,
-      afterPk: cursor.afterPk,
-      pageSize: incremental.pageSize,
-      concurrency: this.pagesPerWindow(),
-      activeOnly: true,
-      types: eligibleUserTypes(this.mapping),
-      signal: context.signal,
-      anchorFirstPk: cursor.anchorFirstPk,
-    });
+    const window = await this.userWindow(cursor, context);
     this.options.observer?.onPage?.('users', window.requests);
     if (window.shifted && cursor.previousWindow) {
       this.options.logger.debug(`authentik's user list shifted during walk ${cursor.walkId}; re-reading page ${cursor.previousWindow.page}`);
@@ -318,6 +308,15 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       state.position = { page, afterPk };
       return { done: false, entities: [], cursor: again };
     }
+
+    const moved = window.nextPage > cursor.page;
+    const position = {
+      page: window.nextPage,
+      afterPk: window.afterPk,
+      anchorFirstPk: moved ? window.lastPageFirstPk : undefined,
+    };
+    // The next window's requests travel while this one is mapped and the engine stores it.
+    if (!window.done) this.prefetchUserWindow({ ...cursor, ...position }, context);
 
     const entities: Entity[] = [];
     for (const user of window.users) {
@@ -328,13 +327,10 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     }
     this.options.observer?.onEntities?.('User', entities.length);
 
-    const moved = window.nextPage > cursor.page;
     const next = {
       ...cursor,
-      page: window.nextPage,
-      afterPk: window.afterPk,
+      ...position,
       users: cursor.users + entities.length,
-      anchorFirstPk: moved ? window.lastPageFirstPk : undefined,
       previousWindow: moved ? { page: cursor.page, afterPk: cursor.afterPk, users: cursor.users } : undefined,
     };
     state.position = { page: next.page, afterPk: next.afterPk };
@@ -362,6 +358,42 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     this.state = undefined;
     await this.options.strandedRepair?.afterWalk(next.users + next.groups, unmarked);
     return { done: true, entities: this.deferred(entities), cursor: next };
+  }
+
+  /** The window at `cursor`: the one prefetched for it in this burst, else read now. */
+  private userWindow(cursor: UsersCursor, context: WalkContext): Promise<UserWindow> {
+    const prefetched = this.prefetched;
+    this.prefetched = undefined;
+    if (prefetched && prefetched.signal === context.signal && prefetched.key === windowKey(cursor)) {
+      return prefetched.window;
+    }
+    return this.readWindow(cursor, context);
+  }
+
+  /**
+   * Starts reading the window at `cursor` now, for the next `next()` of this burst. Reading
+   * early changes nothing about what the window sees (its anchor check still compares with
+   * the previous window's read). A burst that ends first aborts it; a cursor that differs
+   * (a rewind, another replica's burst) ignores it.
+   */
+  private prefetchUserWindow(cursor: UsersCursor, context: WalkContext): void {
+    const window = this.readWindow(cursor, context);
+    window.catch(() => undefined); // An error surfaces when the window is used, if it is.
+    this.prefetched = { key: windowKey(cursor), signal: context.signal, window };
+  }
+
+  private readWindow(cursor: UsersCursor, context: WalkContext): Promise<UserWindow> {
+    const { incremental } = this.options.config;
+    return readUserWindow(this.options.api, {
+      page: cursor.page,
+      afterPk: cursor.afterPk,
+      pageSize: incremental.pageSize,
+      concurrency: this.pagesPerWindow(),
+      activeOnly: true,
+      types: eligibleUserTypes(this.mapping),
+      signal: context.signal,
+      anchorFirstPk: cursor.anchorFirstPk,
+    });
   }
 
   /** Why a walk that read no groups fails: an empty directory, or groups hidden from the token. */
@@ -478,6 +510,13 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
         `is named "${collision.assigned}"`,
     );
   }
+}
+
+type UsersCursor = Extract<WalkCursor, { phase: 'users' }>;
+
+/** Where a window of a walk starts, and what its anchor page was seen to start with. */
+function windowKey(cursor: Pick<UsersCursor, 'walkId' | 'page' | 'afterPk' | 'anchorFirstPk'>): string {
+  return `${cursor.walkId}:${cursor.page}:${cursor.afterPk}:${cursor.anchorFirstPk ?? ''}`;
 }
 
 function noGroupsError(users: number): Error {

@@ -33,30 +33,29 @@ export function defaultUserEntity(
 ): UserEntity {
   const displayName = user.name.trim() || user.username;
   const base = userBaseName(user);
-  const picture = user.avatar && /^https?:\/\//i.test(user.avatar) ? user.avatar : undefined;
+  const email = user.email.trim();
+  const location = `url:${context.baseUrl}/`;
+  // Built as literals with properties added in place, not spread: a walk maps every user.
+  const annotations: Record<string, string> = {
+    'backstage.io/managed-by-location': location,
+    'backstage.io/managed-by-origin-location': location,
+    [ANNOTATION_USER_PK]: String(user.pk),
+    [ANNOTATION_USER_UID]: user.uid,
+    [ANNOTATION_USERNAME]: user.username,
+  };
+  if (name !== base) annotations[ANNOTATION_NAME_TAKEN] = base;
+  const profile: UserEntity['spec']['profile'] = { displayName };
+  if (email) profile.email = email;
+  if (user.avatar && HTTP_URL.test(user.avatar)) profile.picture = user.avatar;
   return {
     apiVersion: 'backstage.io/v1alpha1',
     kind: 'User',
-    metadata: {
-      name,
-      annotations: {
-        ...locationAnnotations(context.baseUrl),
-        [ANNOTATION_USER_PK]: String(user.pk),
-        [ANNOTATION_USER_UID]: user.uid,
-        [ANNOTATION_USERNAME]: user.username,
-        ...(name !== base ? { [ANNOTATION_NAME_TAKEN]: base } : {}),
-      },
-    },
-    spec: {
-      profile: {
-        displayName,
-        ...(user.email.trim() ? { email: user.email.trim() } : {}),
-        ...(picture ? { picture } : {}),
-      },
-      memberOf,
-    },
+    metadata: { name, annotations },
+    spec: { profile, memberOf },
   };
 }
+
+const HTTP_URL = /^https?:\/\//i;
 
 /** The entity name a user gets unless an older user already holds it. */
 export function userBaseName(user: AuthentikUser): string {

@@ -1,5 +1,5 @@
 import { GroupEntity } from '@backstage/catalog-model';
-import { AuthentikGroup, normalizeGroupPk, parentPksOf } from '../client/schemas';
+import { AuthentikGroup, dashedGroupPk, normalizeGroupPk, parentPksOf } from '../client/schemas';
 import { defaultGroupEntity } from './defaultTransformers';
 import { claimName, NameCollision } from './nameClaims';
 import { sanitizeName, toEntityName } from './names';
@@ -112,14 +112,28 @@ export interface GroupMemberships {
 
 /** Group pk → entity name, of the emitted groups. */
 export class GroupNames implements GroupMemberships {
-  constructor(private readonly names: Map<string, string>) {}
+  /** Also keyed by the dashed pk users list their groups with: no normalising per lookup. */
+  private readonly byListedPk: Map<string, string>;
+
+  constructor(names: Map<string, string>) {
+    this.byListedPk = new Map(names);
+    for (const [key, name] of names) {
+      if (UUID_HEX.test(key)) this.byListedPk.set(dashedGroupPk(key), name);
+    }
+  }
 
   memberOf(groupPks: string[]): string[] {
-    return memberNames(groupPks, pk => this.names.get(normalizeGroupPk(pk)));
+    return memberNames(groupPks, pk => this.byListedPk.get(pk) ?? this.byListedPk.get(normalizeGroupPk(pk)));
   }
 }
 
+const UUID_HEX = /^[0-9a-f]{32}$/;
+
 function memberNames(groupPks: string[], nameOf: (pk: string) => string | undefined): string[] {
+  if (groupPks.length === 1) {
+    const name = nameOf(groupPks[0]);
+    return name ? [name] : [];
+  }
   const names = new Set<string>();
   for (const pk of groupPks) {
     const name = nameOf(pk);

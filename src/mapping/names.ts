@@ -8,6 +8,7 @@
 
 const MAX_NAME_LENGTH = 63;
 const EDGE_SEPARATORS = /^[-_.]+|[-_.]+$/g;
+const VALID_NAME = /^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/;
 
 /** The spec's sanitisation, and the form `excludeGroups` is matched against. */
 export function sanitizeName(raw: string): string {
@@ -20,6 +21,8 @@ export function sanitizeName(raw: string): string {
  * (a name made only of characters the catalog cannot hold).
  */
 export function toEntityName(raw: string, fallback: string): string {
+  // Most authentik names are valid already (every user of a walk passes here twice).
+  if (raw.length <= MAX_NAME_LENGTH && VALID_NAME.test(raw)) return raw;
   const trimmed = sanitizeName(raw).replace(EDGE_SEPARATORS, '');
   const cut = trimmed.slice(0, MAX_NAME_LENGTH).replace(EDGE_SEPARATORS, '');
   return cut.length > 0 ? cut : fallback;
@@ -34,8 +37,6 @@ export function disambiguatedName(base: string, suffix: string): string {
   const head = room > 0 ? base.slice(0, room).replace(EDGE_SEPARATORS, '') : '';
   return head.length > 0 ? `${head}-${suffix}` : suffix.slice(0, MAX_NAME_LENGTH);
 }
-
-const VALID_NAME = /^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/;
 
 /** Whether `name` is a valid catalog entity name (used by tests and as a final guard). */
 export function isValidEntityName(name: string): boolean {
