@@ -98,6 +98,8 @@ interface Flags {
   databaseChosen: boolean;
   /** `incremental.concurrency` of the backend; 0 = the module default. */
   concurrency: number;
+  /** `catalog.stitchingStrategy.pollingInterval` in ms; undefined = the dev config's, 0 = Backstage's default (1 s). */
+  stitchPollMs?: number;
   perKind: number;
   extraUsers: number;
   /** "Bench Team NN" groups added to the seed. */
@@ -119,6 +121,7 @@ function usage(message?: string): never {
       `  --database     the backend's catalog database: sqlite (in memory, as in dev/app-config.yaml) or postgres\n` +
       `                 (a fresh database on 127.0.0.1:5432, user postgres, dropped at the end); default postgres\n` +
       `                 from ${POSTGRES_FROM_USERS.toLocaleString('en-US')} users on, else sqlite\n` +
+      '  --stitch-poll-ms  catalog.stitchingStrategy.pollingInterval (default: the dev config\'s 100 ms; 0 = Backstage\'s 1 s)\n' +
       '  --concurrency  incremental.concurrency of the backend (default on sqlite 4: walk windows of ≤ 500 entities,\n' +
       '                 which the engine can insert on SQLite; on postgres the module default, 8; 0 = the module default)\n',
   );
@@ -138,7 +141,7 @@ function parseFlags(argv: string[]): Flags {
       database = raw;
       continue;
     }
-    const match = /^--(per-kind|extra-users|users|groups|burst|poll-ms|seed|concurrency)(?:=(.*))?$/.exec(arg);
+    const match = /^--(per-kind|extra-users|users|groups|burst|poll-ms|seed|concurrency|stitch-poll-ms)(?:=(.*))?$/.exec(arg);
     if (!match) usage(`unknown argument: ${arg}`);
     const raw = match[2] ?? argv[++i];
     const value = Number(raw?.replace(/_/g, ''));
@@ -158,6 +161,7 @@ function parseFlags(argv: string[]): Flags {
     extraUsers,
     groups: values.get('groups') ?? 20,
     pollMs: values.get('poll-ms') ?? 25,
+    stitchPollMs: values.get('stitch-poll-ms'),
     seed: values.get('seed') ?? 7,
   };
   if (flags.perKind < 1) usage('--per-kind must be at least 1');
@@ -179,6 +183,7 @@ interface BackendSettings {
   databasePrefix?: string;
   /** `incremental.concurrency`; undefined keeps the module's default (8). */
   concurrency?: number;
+  stitchPollMs?: number;
 }
 
 /** dev/app-config.yaml with the bench's differences (port, schedule); `${…}` left for the loader. */
@@ -209,6 +214,13 @@ function benchConfig(settings: BackendSettings): { config: Record<string, any>; 
       `backend.database: PostgreSQL at ${postgresAddress()} (user ${postgresConnection().user}), ` +
         `fresh databases ${settings.databasePrefix}<plugin>, dropped at the end; synchronous_commit=off ` +
         `(throwaway data; each catalog commit would otherwise wait for a WAL fsync)`,
+    );
+  }
+  if (settings.stitchPollMs !== undefined) {
+    if (settings.stitchPollMs === 0) delete config.catalog.stitchingStrategy;
+    else config.catalog.stitchingStrategy = { pollingInterval: { milliseconds: settings.stitchPollMs } };
+    differences.push(
+      `catalog.stitchingStrategy: ${settings.stitchPollMs === 0 ? "Backstage's default (1 s poll)" : `pollingInterval ${settings.stitchPollMs} ms`}`,
     );
   }
   if (config.catalog.processingInterval === undefined) {
@@ -706,6 +718,7 @@ async function main(): Promise<number> {
     database: flags.database,
     databasePrefix: flags.database === 'postgres' ? `backstage_bench_${process.pid}_` : undefined,
     concurrency: flags.concurrency || undefined,
+    stitchPollMs: flags.stitchPollMs,
   };
   const { config, differences } = benchConfig(settings);
   const backendUrl = `http://127.0.0.1:${port}`;
