@@ -98,8 +98,10 @@ interface Flags {
   databaseChosen: boolean;
   /** `incremental.concurrency` of the backend; 0 = the module default. */
   concurrency: number;
-  /** `catalog.stitchingStrategy.pollingInterval` in ms; undefined = the dev config's, 0 = Backstage's default (1 s). */
+  /** `catalog.stitchingStrategy.pollingInterval` in ms; undefined/0 = Backstage's default (1 s). */
   stitchPollMs?: number;
+  /** `catalog.processingInterval` in s; 0 = Backstage's default (100–150 s). */
+  processingIntervalS: number;
   perKind: number;
   extraUsers: number;
   /** "Bench Team NN" groups added to the seed. */
@@ -121,7 +123,8 @@ function usage(message?: string): never {
       `  --database     the backend's catalog database: sqlite (in memory, as in dev/app-config.yaml) or postgres\n` +
       `                 (a fresh database on 127.0.0.1:5432, user postgres, dropped at the end); default postgres\n` +
       `                 from ${POSTGRES_FROM_USERS.toLocaleString('en-US')} users on, else sqlite\n` +
-      '  --stitch-poll-ms  catalog.stitchingStrategy.pollingInterval (default: the dev config\'s 100 ms; 0 = Backstage\'s 1 s)\n' +
+      '  --stitch-poll-ms  catalog.stitchingStrategy.pollingInterval (default and 0: Backstage\'s 1 s)\n' +
+      '  --processing-interval-s  catalog.processingInterval (default 1800; 0 = Backstage\'s 100–150 s)\n' +
       '  --concurrency  incremental.concurrency of the backend (default on sqlite 4: walk windows of ≤ 500 entities,\n' +
       '                 which the engine can insert on SQLite; on postgres the module default, 8; 0 = the module default)\n',
   );
@@ -141,7 +144,7 @@ function parseFlags(argv: string[]): Flags {
       database = raw;
       continue;
     }
-    const match = /^--(per-kind|extra-users|users|groups|burst|poll-ms|seed|concurrency|stitch-poll-ms)(?:=(.*))?$/.exec(arg);
+    const match = /^--(per-kind|extra-users|users|groups|burst|poll-ms|seed|concurrency|stitch-poll-ms|processing-interval-s)(?:=(.*))?$/.exec(arg);
     if (!match) usage(`unknown argument: ${arg}`);
     const raw = match[2] ?? argv[++i];
     const value = Number(raw?.replace(/_/g, ''));
@@ -161,7 +164,8 @@ function parseFlags(argv: string[]): Flags {
     extraUsers,
     groups: values.get('groups') ?? 20,
     pollMs: values.get('poll-ms') ?? 25,
-    stitchPollMs: values.get('stitch-poll-ms'),
+    stitchPollMs: values.get('stitch-poll-ms') || undefined,
+    processingIntervalS: values.get('processing-interval-s') ?? 1800,
     seed: values.get('seed') ?? 7,
   };
   if (flags.perKind < 1) usage('--per-kind must be at least 1');
@@ -184,6 +188,7 @@ interface BackendSettings {
   /** `incremental.concurrency`; undefined keeps the module's default (8). */
   concurrency?: number;
   stitchPollMs?: number;
+  processingIntervalS: number;
 }
 
 /** dev/app-config.yaml with the bench's differences (port, schedule); `${…}` left for the loader. */
@@ -217,20 +222,17 @@ function benchConfig(settings: BackendSettings): { config: Record<string, any>; 
     );
   }
   if (settings.stitchPollMs !== undefined) {
-    if (settings.stitchPollMs === 0) delete config.catalog.stitchingStrategy;
-    else config.catalog.stitchingStrategy = { pollingInterval: { milliseconds: settings.stitchPollMs } };
-    differences.push(
-      `catalog.stitchingStrategy: ${settings.stitchPollMs === 0 ? "Backstage's default (1 s poll)" : `pollingInterval ${settings.stitchPollMs} ms`}`,
-    );
+    config.catalog.stitchingStrategy = { pollingInterval: { milliseconds: settings.stitchPollMs } };
+    differences.push(`catalog.stitchingStrategy.pollingInterval: { milliseconds: ${settings.stitchPollMs} } (default 1 s)`);
   }
-  if (config.catalog.processingInterval === undefined) {
+  if (settings.processingIntervalS > 0) {
     // Backstage re-processes every entity every 100–150 s by default. While a large first
     // walk is still being processed that doubles the work, and afterwards a changed entity
     // (due "now") waits behind every entity already overdue (the loop takes the oldest first).
-    config.catalog.processingInterval = { minutes: 30 };
+    config.catalog.processingInterval = { seconds: settings.processingIntervalS };
     differences.push(
-      'catalog.processingInterval: { minutes: 30 } (default 100–150 s: the periodic re-processing of every ' +
-        'entity would compete with the changes measured)',
+      `catalog.processingInterval: { seconds: ${settings.processingIntervalS} } (default 100–150 s: the periodic ` +
+        're-processing of every entity competes with the changes measured; --processing-interval-s 0 keeps the default)',
     );
   }
   if (settings.concurrency !== undefined) {
@@ -719,6 +721,7 @@ async function main(): Promise<number> {
     databasePrefix: flags.database === 'postgres' ? `backstage_bench_${process.pid}_` : undefined,
     concurrency: flags.concurrency || undefined,
     stitchPollMs: flags.stitchPollMs,
+    processingIntervalS: flags.processingIntervalS,
   };
   const { config, differences } = benchConfig(settings);
   const backendUrl = `http://127.0.0.1:${port}`;
@@ -733,7 +736,7 @@ async function main(): Promise<number> {
   console.log(`Backend: child process (node --import tsx bench/events/backend.ts) on ${backendUrl}, config = dev/app-config.yaml +`);
   for (const d of differences) console.log(`  - ${d}`);
   console.log(
-    `  (dev/app-config.yaml sets catalog.stitchingStrategy.pollingInterval ${JSON.stringify(config.catalog.stitchingStrategy?.pollingInterval ?? 'default')}; ` +
+    `  (catalog.stitchingStrategy: ${JSON.stringify(config.catalog.stitchingStrategy ?? "Backstage's default")}; ` +
       'webhook.coalesceWindow at its default)',
   );
   console.log(`Backend log: ${path.join(workDir, 'backend.log')}\n`);
