@@ -44,6 +44,10 @@ export class IndexedCatalog implements CatalogView {
     return this.known(this.membersByGroup.get(groupName));
   }
 
+  async memberEntities(groupName: string): Promise<Entity[]> {
+    return [...(this.membersByGroup.get(groupName) ?? [])].flatMap(ref => this.entities.get(ref) ?? []);
+  }
+
   async userByPk(pk: string): Promise<KnownEntity | undefined> {
     const ref = this.userRefByPk.get(pk);
     return ref ? this.known([ref])[0] : undefined;

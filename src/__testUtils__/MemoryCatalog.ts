@@ -34,6 +34,12 @@ export class MemoryCatalog implements CatalogView {
     return this.find('User', ANNOTATION_USER_PK, e => Array.isArray(e.spec?.memberOf) && e.spec.memberOf.includes(groupName));
   }
 
+  async memberEntities(groupName: string): Promise<Entity[]> {
+    return [...this.entities.values()].filter(
+      e => e.kind === 'User' && Array.isArray(e.spec?.memberOf) && e.spec.memberOf.includes(groupName),
+    );
+  }
+
   async userByPk(pk: string): Promise<KnownEntity | undefined> {
     return (await this.find('User', ANNOTATION_USER_PK)).find(u => u.pk === pk);
   }

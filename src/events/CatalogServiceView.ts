@@ -36,6 +36,17 @@ export class CatalogServiceView implements CatalogView {
     return this.find({ kind: 'User', 'spec.memberOf': groupName }, ANNOTATION_USER_PK);
   }
 
+  async memberEntities(groupName: string): Promise<Entity[]> {
+    const { items } = await this.catalog.getEntities(
+      {
+        filter: { kind: 'User', 'spec.memberOf': groupName, ...this.ours() },
+        fields: ['apiVersion', 'kind', 'metadata.name', 'metadata.annotations', 'spec'],
+      },
+      { credentials: await this.auth.getOwnServiceCredentials() },
+    );
+    return items;
+  }
+
   async userByPk(pk: string): Promise<KnownEntity | undefined> {
     const [found] = await this.find({ kind: 'User', [`metadata.annotations.${ANNOTATION_USER_PK}`]: pk }, ANNOTATION_USER_PK);
     return found;

@@ -22,6 +22,8 @@ export interface CatalogView {
   groups(): Promise<KnownGroup[]>;
   /** User entities whose `spec.memberOf` names this group. */
   usersInGroup(groupName: string): Promise<KnownEntity[]>;
+  /** The same users' whole entities (to rebuild them with other memberships). */
+  memberEntities(groupName: string): Promise<Entity[]>;
   userByPk(pk: string): Promise<KnownEntity | undefined>;
   /** The users among these pks that the catalog holds. */
   usersWithPks(pks: string[]): Promise<KnownEntity[]>;

@@ -187,3 +187,60 @@ describe('DeltaPlanner, reading only what changed', () => {
 });
 
 const emptyPagination = { next: 0, previous: 0, count: 0, current: 1, total_pages: 1, start_index: 0, end_index: 0 };
+
+describe('DeltaPlanner: a renamed or deleted group costs the same whatever its size', () => {
+  async function bigGroup(transformers?: ConstructorParameters<typeof DeltaPlanner>[0]['transformers']) {
+    const dir = new MemoryAuthentik();
+    const everyone = dir.addGroup({ name: 'Everyone' });
+    const ops = dir.addGroup({ name: 'Ops' });
+    for (let i = 0; i < 500; i++) {
+      const user = dir.addUser({ username: `user${i}` });
+      everyone.users.push(user.pk);
+      if (i % 10 === 0) ops.users.push(user.pk);
+    }
+    const catalog = new MemoryCatalog();
+    catalog.replaceAll(await walkAll(dir, config, transformers));
+    const planner = new DeltaPlanner({ api: dir, catalog, mapping, pageSize: 100, concurrency: 2, transformers });
+    await planner.plan({ users: new Set(), groups: new Set() }); // the group directory, read once
+    const apply = async (changes: Partial<ChangeSet>) => {
+      const delta = await planner.plan({ users: new Set(), groups: new Set(), ...changes });
+      catalog.apply(delta);
+      return delta;
+    };
+    const walked = async () => {
+      const fresh = new MemoryCatalog();
+      fresh.replaceAll(await walkAll(dir, config, transformers));
+      return fresh.snapshot();
+    };
+    return { dir, catalog, everyone, apply, walked };
+  }
+
+  it('renaming a 500-member group reads the group only; every member gets the new name', async () => {
+    const { catalog, everyone, apply, walked } = await bigGroup();
+    everyone.name = 'All Staff';
+    const delta = await apply({ groups: new Set([normalizeGroupPk(everyone.pk)]) });
+    expect(delta.requests).toBe(1);
+    expect(catalog.entities.get('user:default/user10')?.spec?.memberOf).toEqual(['all-staff', 'ops']);
+    expect(catalog.snapshot()).toEqual(await walked());
+  });
+
+  it('deleting a 500-member group reads the group only; no member keeps it', async () => {
+    const { dir, catalog, everyone, apply, walked } = await bigGroup();
+    dir.deleteGroup(everyone.pk);
+    const delta = await apply({ groups: new Set([normalizeGroupPk(everyone.pk)]), groupNames: new Set(['Everyone']) });
+    expect(delta.requests).toBe(1);
+    expect(catalog.entities.get('user:default/user10')?.spec?.memberOf).toEqual(['ops']);
+    expect(catalog.snapshot()).toEqual(await walked());
+  });
+
+  it('with a custom user transformer the members are read again (it may depend on anything)', async () => {
+    const { everyone, catalog, apply, walked } = await bigGroup({
+      user: entity => ({ ...entity, metadata: { ...entity.metadata, title: (entity.spec.memberOf ?? []).join(' ') } }),
+    });
+    everyone.name = 'All Staff';
+    const delta = await apply({ groups: new Set([normalizeGroupPk(everyone.pk)]) });
+    expect(delta.requests).toBeGreaterThan(1);
+    expect(catalog.entities.get('user:default/user10')?.metadata.title).toBe('all-staff ops');
+    expect(catalog.snapshot()).toEqual(await walked());
+  });
+});

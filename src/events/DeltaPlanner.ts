@@ -5,7 +5,8 @@ import { AuthentikGroup, AuthentikUser, dashedGroupPk, normalizeGroupPk } from '
 import { readUserWindow } from '../readers/readUserWindow';
 import { GroupIndex } from '../mapping/groupIndex';
 import { disambiguatedName, toEntityName } from '../mapping/names';
-import { MappingOptions, Transformers } from '../mapping/types';
+import { renamedMemberships, withMemberships } from '../mapping/memberships';
+import { ANNOTATION_USER_PK, MappingOptions, Transformers } from '../mapping/types';
 import { eligibleUserTypes, isEligibleUser, mapUser, userBaseName, userNameSuffixes } from '../mapping/userMapping';
 import { mapConcurrent } from '../util/mapConcurrent';
 import { CatalogView, KnownEntity, KnownGroup } from './CatalogView';
@@ -132,14 +133,19 @@ export class DeltaPlanner {
     for (const [key, group] of await this.readGroups([...unseen], signal)) read.set(key, group);
 
     const affected = new Set<string>();
+    const rebuilt = new Map<string, Entity>();
     if (read.size > 0 || (changes.groupNames?.size ?? 0) > 0) {
-      const unexplained = await this.planGroups(changes, read, before, added, removed, affected, known, signal);
+      const unexplained = await this.planGroups(changes, read, before, added, removed, affected, known, rebuilt, signal);
       for (const key of unexplained) {
         if (changedGroups.has(key) && !confirming.groups.has(key)) confirm.groups.add(key);
       }
     }
     await this.readUsers(affected, known, signal);
     await this.planUsers(await this.directory.index(), known, added, removed);
+    // Members whose only change is a renamed or deleted group, unless they were read anyway.
+    for (const [pk, entity] of rebuilt) {
+      if (!known.has(pk)) added.set(stringifyEntityRef(entity), entity);
+    }
 
     for (const entity of added.values()) {
       removed.delete(stringifyEntityRef(entity));
@@ -161,6 +167,9 @@ export class DeltaPlanner {
    * emitted under their name are removed.
    * Users affected: every member of a group whose name changed or went, and for the
    * changed groups the members who joined or left (their member pks against the catalog's).
+   * With the default user transformer, the members of a renamed or deleted group are not
+   * read: only their `memberOf` changes, so their catalog entities are rebuilt with it
+   * (`rebuilt`), at no authentik request however large the group.
    * Returns the changed groups whose read showed nothing new.
    */
   private async planGroups(
@@ -171,6 +180,7 @@ export class DeltaPlanner {
     removed: Map<string, RemovedEntity>,
     affected: Set<string>,
     known: Map<string, AuthentikUser | undefined>,
+    rebuilt: Map<string, Entity>,
     signal?: AbortSignal,
   ): Promise<string[]> {
     const { catalog } = this.options;
@@ -202,7 +212,25 @@ export class DeltaPlanner {
       removed.set(groupRef(group.name), { kind: 'Group', name: group.name, pk: group.pk });
       staleNames.set(group.name, after.nameOf(group.key) ? group.key : undefined);
     }
+    const keyOfName = new Map(catalogGroups.map(group => [group.name, group.key]));
+    const nameNow = (name: string): string | null | undefined => {
+      const key = keyOfName.get(name);
+      if (key) return after.nameOf(key) ?? null;
+      // A group created and deleted before the catalog held it: gone. Anything else: unknown.
+      return staleNames.has(name) && staleNames.get(name) === undefined ? null : undefined;
+    };
     for (const [name, renamedKey] of staleNames) {
+      if (!this.options.transformers?.user) {
+        for (const entity of await catalog.memberEntities(name)) {
+          const pk = entity.metadata.annotations?.[ANNOTATION_USER_PK];
+          if (!pk) continue;
+          const memberOf = renamedMemberships(entity, nameNow);
+          const user = memberOf && withMemberships(entity, memberOf);
+          if (user) rebuilt.set(pk, user);
+          else affected.add(pk);
+        }
+        continue;
+      }
       const members = (await catalog.usersInGroup(name)).map(user => user.pk);
       for (const pk of members) affected.add(pk);
       // A renamed group's members: its member list costs a request per page, not per user.
@@ -466,6 +494,7 @@ function bindAll(view: CatalogView): CatalogView {
   return {
     groups: () => view.groups(),
     usersInGroup: name => view.usersInGroup(name),
+    memberEntities: name => view.memberEntities(name),
     userByPk: pk => view.userByPk(pk),
     usersWithPks: pks => view.usersWithPks(pks),
     userByName: name => view.userByName(name),

@@ -54,6 +54,16 @@ export class RecentDeltasView implements CatalogView {
     return result;
   }
 
+  async memberEntities(groupName: string): Promise<Entity[]> {
+    const recent = this.fresh(this.users);
+    const result = (await this.base.memberEntities(groupName)).filter(e => !recent.has(pkOf(e) ?? ''));
+    for (const r of recent.values()) {
+      const memberOf = r.entity?.spec?.memberOf;
+      if (r.entity && Array.isArray(memberOf) && memberOf.includes(groupName)) result.push(r.entity);
+    }
+    return result;
+  }
+
   async usersWithPks(pks: string[]): Promise<KnownEntity[]> {
     const recent = this.fresh(this.users);
     const result = (await this.base.usersWithPks(pks.filter(pk => !recent.has(pk)))).filter(u => !recent.has(u.pk));
