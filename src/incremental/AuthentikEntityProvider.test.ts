@@ -140,6 +140,14 @@ describe('AuthentikEntityProvider: the next window is read while the engine stor
     expect(pages).toEqual([1, 2, 2, 3, 4, 4, 5, 6]); // only window 3 was added
   });
 
+  it('does not read ahead when the engine will end the burst after this batch (burstLength spent)', async () => {
+    const { dir, provider } = setup(50); // burstLength 10 s in the test config
+    const pages = pagesRequested(dir);
+    const spent: WalkContext = { signal: new AbortController().signal, firstOfBurst: false, startedAt: performance.now() - 10_001 };
+    await provider.next(spent, await usersPhase(provider, { signal: spent.signal, firstOfBurst: false }));
+    expect(pages).toEqual([1, 2]);
+  });
+
   it('a window prefetched by a burst that ended is not used by the next one: a deletion in between is seen', async () => {
     const { dir, provider } = setup(50);
     const ended = new AbortController();

@@ -30,6 +30,13 @@ export interface WalkContext {
   signal: AbortSignal;
   /** True until the burst's first `next()` has run. */
   firstOfBurst: boolean;
+  /**
+   * `performance.now()` when the engine started the burst (just before `around`). The engine
+   * ends a burst at the first mark past `burstLength`; a window read ahead then is wasted.
+   */
+  startedAt?: number;
+  /** `performance.now()` when the previous `next()` of this burst began. */
+  previousNextAt?: number;
 }
 
 /** In-memory state of the walk in progress: rebuilt from authentik if a burst resumes elsewhere. */
@@ -138,6 +145,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
    * resumes the walk from its last mark.
    */
   async around(burst: (context: WalkContext) => Promise<void>): Promise<void> {
+    const startedAt = performance.now();
     const controller = new AbortController();
     // Each request of a window listens to this signal while it is in flight.
     setMaxListeners(Math.max(50, this.options.config.incremental.concurrency * 4), controller.signal);
@@ -161,7 +169,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       if (delay > 0) {
         await sleep(delay, controller.signal);
       }
-      await burst({ signal: controller.signal, firstOfBurst: true });
+      await burst({ signal: controller.signal, firstOfBurst: true, startedAt });
     } finally {
       clearTimeout(deadline);
       shutdownSignal?.removeEventListener('abort', onShutdown);
@@ -170,6 +178,15 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
   }
 
   async next(context: WalkContext, rawCursor?: WalkCursor): Promise<EntityIteratorResult<WalkCursor>> {
+    const calledAt = performance.now();
+    try {
+      return await this.nextBatch(context, rawCursor);
+    } finally {
+      context.previousNextAt = calledAt;
+    }
+  }
+
+  private async nextBatch(context: WalkContext, rawCursor?: WalkCursor): Promise<EntityIteratorResult<WalkCursor>> {
     if (rawCursor === undefined) {
       return { done: false, entities: [], cursor: this.startWalk() };
     }
@@ -316,7 +333,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       anchorFirstPk: moved ? window.lastPageFirstPk : undefined,
     };
     // The next window's requests travel while this one is mapped and the engine stores it.
-    if (!window.done) this.prefetchUserWindow({ ...cursor, ...position }, context);
+    if (!window.done && !this.burstEndsFirst(context)) this.prefetchUserWindow({ ...cursor, ...position }, context);
 
     const entities: Entity[] = [];
     for (const user of window.users) {
@@ -358,6 +375,18 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     this.state = undefined;
     await this.options.strandedRepair?.afterWalk(next.users + next.groups, unmarked);
     return { done: true, entities: this.deferred(entities), cursor: next };
+  }
+
+  /**
+   * Whether the engine will most likely end this burst after the batch being built: by the
+   * time it checks, another cycle as long as the last one will have passed. Its next window
+   * is then not read ahead (it would be read again by the next burst).
+   */
+  private burstEndsFirst(context: WalkContext): boolean {
+    if (context.startedAt === undefined) return false;
+    const now = performance.now();
+    const lastCycle = context.previousNextAt === undefined ? 0 : now - context.previousNextAt;
+    return now - context.startedAt + lastCycle > durationToMs(this.options.config.incremental.burstLength);
   }
 
   /** The window at `cursor`: the one prefetched for it in this burst, else read now. */
