@@ -15,6 +15,8 @@
 import { createBackend } from '@backstage/backend-defaults';
 import { createBackendModule } from '@backstage/backend-plugin-api';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
+import { writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
 import type { ProbeMessage } from './protocol';
 
 const WEBHOOK_TOPIC = 'authentik';
@@ -66,7 +68,30 @@ const benchProbe = createBackendModule({
   },
 });
 
+/**
+ * `BENCH_BACKEND_CPU_PROFILE=<file>` (with `BENCH_BACKEND_CPU_PROFILE_S`, default 60): a CPU
+ * profile of this process's first seconds, for finding where the catalog spends them.
+ */
+function maybeProfile(): void {
+  const file = process.env.BENCH_BACKEND_CPU_PROFILE;
+  if (!file) return;
+  const seconds = Number(process.env.BENCH_BACKEND_CPU_PROFILE_S ?? 60);
+  const session = new inspector.Session();
+  session.connect();
+  session.post('Profiler.enable', () =>
+    session.post('Profiler.start', () => {
+      setTimeout(() => {
+        session.post('Profiler.stop', (error, result) => {
+          if (!error) writeFileSync(file, JSON.stringify(result.profile));
+          session.disconnect();
+        });
+      }, seconds * 1000).unref();
+    }),
+  );
+}
+
 async function main() {
+  maybeProfile();
   const backend = createBackend();
   backend.add(import('@backstage/plugin-catalog-backend'));
   backend.add(import('@backstage/plugin-catalog-backend-module-incremental-ingestion'));
