@@ -258,9 +258,10 @@ describeIfPostgres('authentik ingestion with two backend replicas on one Postgre
       }
 
       // Nothing else starts: a replica with its own walk would be reading authentik now.
-      const requestsAtCompletion = cluster.demo.requests;
+      // (Directory requests only: the event-log follower polls the log now and then.)
+      const requestsAtCompletion = cluster.demo.directoryRequests;
       await sleep(7000);
-      const requests = cluster.demo.requests;
+      const requests = cluster.demo.directoryRequests;
       expect(requests).toBe(requestsAtCompletion);
 
       // One walk id, one ingestion, one completion line across both replicas.
@@ -283,8 +284,12 @@ describeIfPostgres('authentik ingestion with two backend replicas on one Postgre
       // Each burst after the first also re-reads its predecessor's last window (the provider
       // re-marks it, in case a replica died between the engine's mark writes): 2 requests.
       const rewindCost = 2 * Math.max(0, bursts.length - 1);
+      // A burst reads the next window while the engine stores the current one, unless it
+      // predicts that the engine ends the burst there; a wrong prediction costs that window
+      // (2 requests), at most once per burst.
+      const readAheadCost = 2 * Math.max(0, bursts.length - 1);
       expect(requests).toBeGreaterThanOrEqual(ONE_WALK);
-      expect(requests).toBeLessThanOrEqual(ONE_WALK + resumeCost + rewindCost + 2);
+      expect(requests).toBeLessThanOrEqual(ONE_WALK + resumeCost + rewindCost + readAheadCost + 2);
       expect(requests).toBeLessThan(1.5 * ONE_WALK + resumeCost);
 
       // The catalog holds exactly the expected users, read through either replica.
@@ -383,7 +388,7 @@ describeIfPostgres('authentik ingestion with two backend replicas on one Postgre
       const [eventA, eventB] = cluster.demo.eventLog.all().slice(logged).map(event => event.pk);
 
       const since = cluster.mark();
-      const requestsBefore = cluster.demo.requests;
+      const requestsBefore = cluster.demo.directoryRequests;
       const a = cluster.replica('A');
       const b = cluster.replica('B');
       expect(await cluster.postWebhook(a, userWebhook(userA.pk, nameA, eventA))).toBe(202);
@@ -411,7 +416,7 @@ describeIfPostgres('authentik ingestion with two backend replicas on one Postgre
           .map(record => ({ replica: r.name, match: LOG.changes.exec(record.message) }))
           .filter((x): x is { replica: string; match: RegExpExecArray } => x.match !== null),
       );
-      note(`webhooks: plans ${plans.map(p => `${p.replica}: ${p.match[0]}`).join(' | ')}; demo requests +${cluster.demo.requests - requestsBefore}`);
+      note(`webhooks: plans ${plans.map(p => `${p.replica}: ${p.match[0]}`).join(' | ')}; demo requests +${cluster.demo.directoryRequests - requestsBefore}`);
       // Exactly one plan per delivery, on the replica that received it, one user each.
       expect(plans.map(p => `${p.replica}:${p.match[1]}:${p.match[2]}`).sort()).toEqual(['A:1 user(s):1', 'B:1 user(s):1']);
       // authentik was read only by those two plans and their confirmation reads.
@@ -422,7 +427,7 @@ describeIfPostgres('authentik ingestion with two backend replicas on one Postgre
           .filter((m): m is RegExpExecArray => m !== null),
       );
       const planned = [...plans.map(p => p.match), ...confirmations].reduce((sum, m) => sum + Number(m[4]), 0);
-      expect(cluster.demo.requests - requestsBefore).toBe(planned);
+      expect(cluster.demo.directoryRequests - requestsBefore).toBe(planned);
     }), 90_000);
 
   it('4. loses nothing when the bursting replica is killed (SIGKILL) mid-walk', () =>

@@ -40,6 +40,8 @@ export interface DemoAuthentik {
   readonly directory: DemoDirectory;
   /** `/api/v3` requests received (including refused and failed ones). */
   readonly requests: number;
+  /** Of those, requests for users and groups (`/api/v3/core/…`): not the event log's. */
+  readonly directoryRequests: number;
   resetRequestCount(): void;
   /** Make the next `count` API requests answer `status` (429 comes with `Retry-After: 0`). */
   failNext(count: number, status: number, body?: unknown): void;
@@ -80,10 +82,12 @@ export async function startDemoAuthentik(options: DemoAuthentikOptions): Promise
   const dispatcher = options.webhook ? new WebhookDispatcher(options.webhook) : undefined;
   const unsubscribe = dispatcher ? eventLog.onEvent(event => dispatcher.notifyEvent(event)) : () => undefined;
   let requests = 0;
+  let directoryRequests = 0;
   let failure: InjectedFailure | undefined;
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     requests += 1;
+    if (url.pathname.startsWith(`${API_PREFIX}/core/`)) directoryRequests += 1;
     if (options.latencyMs) await delay(options.latencyMs);
     if (failure && failure.remaining > 0) {
       failure.remaining -= 1;
@@ -132,8 +136,12 @@ export async function startDemoAuthentik(options: DemoAuthentikOptions): Promise
     get requests() {
       return requests;
     },
+    get directoryRequests() {
+      return directoryRequests;
+    },
     resetRequestCount() {
       requests = 0;
+      directoryRequests = 0;
     },
     failNext(count, status, body) {
       failure = { remaining: count, status, body: body ?? { detail: defaultFailureDetail(status) } };

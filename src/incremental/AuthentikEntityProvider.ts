@@ -378,15 +378,17 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
   }
 
   /**
-   * Whether the engine will most likely end this burst after the batch being built: by the
-   * time it checks, another cycle as long as the last one will have passed. Its next window
-   * is then not read ahead (it would be read again by the next burst).
+   * Whether the engine will most likely end this burst after the batch being built (it ends
+   * a burst at the first mark past `burstLength`): its next window is then not read ahead,
+   * as the next burst would read it again. A prediction: a mark much slower than the
+   * previous cycles can still leave one window read for nothing, at most one per burst.
    */
   private burstEndsFirst(context: WalkContext): boolean {
     if (context.startedAt === undefined) return false;
     const now = performance.now();
     const lastCycle = context.previousNextAt === undefined ? 0 : now - context.previousNextAt;
-    return now - context.startedAt + lastCycle > durationToMs(this.options.config.incremental.burstLength);
+    // Two cycles: the engine's mark of this batch can take longer than the last one did.
+    return now - context.startedAt + 2 * lastCycle > durationToMs(this.options.config.incremental.burstLength);
   }
 
   /** The window at `cursor`: the one prefetched for it in this burst, else read now. */
