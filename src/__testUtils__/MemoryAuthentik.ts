@@ -2,13 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { AuthentikApi, ListPageRequest, ListUsersRequest } from '../client/AuthentikClient';
 import { AuthentikGroup, AuthentikPage, AuthentikUser, normalizeGroupPk } from '../client/schemas';
 
-export interface MemoryUser {
-  pk: number;
-  username: string;
-  name: string;
-  email: string;
-  is_active: boolean;
-  type: string;
+/** A user as the fake stores it: the API's fields, but its save time as a number. */
+export interface MemoryUser extends Pick<AuthentikUser, 'pk' | 'username' | 'name' | 'email' | 'is_active' | 'type'> {
   /** Epoch ms of the last save (see `MemoryAuthentik.save`). */
   last_updated?: number;
 }

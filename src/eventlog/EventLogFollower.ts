@@ -2,7 +2,7 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { AuthentikEventLogApi } from '../client/AuthentikClient';
 import { AuthentikPermissionError, classifyAuthentikError } from '../client/errors';
 import { AuthentikLogEvent } from '../client/eventSchemas';
-import { analyzeAuthentikLogEvent, AuthentikChangeHint } from '../events/analyzeAuthentikWebhook';
+import { analyzeAuthentikLogEvent, AuthentikChangeHint, hintRecordedAt } from '../events/analyzeAuthentikWebhook';
 import { ChangeSet } from '../events/DeltaPlanner';
 import { EventLogStore, Watermark } from './EventLogStore';
 import { WalkRequestOutcome } from './FullWalkRequester';
@@ -130,8 +130,8 @@ export class EventLogFollower {
     for (const [eventId, hint] of hints) {
       if (!claimed.has(eventId)) continue;
       // The oldest applied event's time (authentik's clock, as `last_updated` is).
-      const created = hint.created === undefined ? Number.NaN : Date.parse(hint.created);
-      if (!Number.isNaN(created)) changes.since = Math.min(changes.since ?? created, created);
+      const created = hintRecordedAt(hint);
+      if (created !== undefined) changes.since = Math.min(changes.since ?? created, created);
       (hint.model === 'user' ? changes.users : changes.groups).add(hint.pk);
       if (hint.model === 'group' && hint.name) changes.groupNames?.add(hint.name);
     }

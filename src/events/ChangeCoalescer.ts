@@ -1,4 +1,4 @@
-import { AuthentikChangeHint } from './analyzeAuthentikWebhook';
+import { AuthentikChangeHint, hintRecordedAt } from './analyzeAuthentikWebhook';
 import { ChangeSet } from './DeltaPlanner';
 
 export interface ChangeBatch {
@@ -37,15 +37,13 @@ export class ChangeCoalescer {
   add(hint: Pick<AuthentikChangeHint, 'model' | 'pk' | 'name' | 'created'>, confirmation = false): void {
     if (this.stopped) return;
     const now = Date.now();
-    const created = hint.created === undefined ? Number.NaN : Date.parse(hint.created);
-    const at = Number.isNaN(created) ? now : Math.min(now, created);
+    const at = Math.min(now, hintRecordedAt(hint) ?? now);
     this.pending ??= {
       changes: {
         users: new Set(),
         groups: new Set(),
         groupNames: new Set(),
         confirming: { users: new Set(), groups: new Set() },
-        since: at,
       },
       firstReceivedAt: now,
       hints: 0,

@@ -28,6 +28,12 @@ export interface AuthentikChangeHint {
   name?: string;
 }
 
+/** Epoch ms of when authentik recorded the hint's event, when the hint carries it. */
+export function hintRecordedAt(hint: Pick<AuthentikChangeHint, 'created'>): number | undefined {
+  const ms = hint.created === undefined ? Number.NaN : Date.parse(hint.created);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
 export type AuthentikWebhookAnalysis =
   | { result: 'ok'; hint: AuthentikChangeHint }
   /** Well-formed but not for us: other model/app/action, test notification. */
