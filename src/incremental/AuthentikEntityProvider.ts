@@ -20,7 +20,8 @@ import { MappingOptions, Transformers } from '../mapping/types';
 import { sleep } from '../util/sleep';
 import { WalkCursor, walkCursorSchema } from './cursor';
 import { readAllGroups } from '../readers/readAllGroups';
-import { readUserWindow, UserWindow } from '../readers/readUserWindow';
+import { fetchUserWindowPages, interpretUserWindow, readUserWindow, UserWindowPages } from '../readers/readUserWindow';
+import { RequestSlots } from '../util/RequestSlots';
 import { StrandedEntityRepair } from './StrandedEntityRepair';
 import { WalkProgress } from './WalkProgress';
 import { WalkRemovalGuard } from './WalkRemovalGuard';
@@ -51,6 +52,8 @@ interface WalkState {
    * replica may have walked on in between: the claims then miss its users, and are rebuilt.
    */
   position: { page: number; afterPk: number };
+  /** Pages of the user list when the last window was read: no window is read ahead past them. */
+  totalPages?: number;
 }
 
 /** Receives the events of this instance's topics (see `src/events`). */
@@ -111,11 +114,17 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
   /** A walk whose end the removal guard refused: its next burst reads everything again. */
   private refusedWalkId?: string;
   private progress?: WalkProgress;
-  /** The next window of users, already being read (see `prefetchUserWindow`). */
-  private prefetched?: { key: string; signal: AbortSignal; window: Promise<UserWindow> };
+  /** The pages of the next window of users, already being read (see `readAhead`). */
+  private prefetched?: { walkId: string; page: number; signal: AbortSignal; pages: Promise<UserWindowPages | undefined> };
+  /**
+   * The walk's user-page requests in flight: a window's pages and its anchor. A window read
+   * ahead queues behind the one before it, so authentik never sees more than that at once.
+   */
+  private readonly slots: RequestSlots;
 
   constructor(private readonly options: AuthentikEntityProviderOptions) {
     const { config } = options;
+    this.slots = new RequestSlots(config.incremental.concurrency + 1);
     this.mapping = {
       instanceId: config.id,
       baseUrl: config.baseUrl,
@@ -273,6 +282,11 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     cursor: Extract<WalkCursor, { phase: 'groups' }>,
     context: WalkContext,
   ): Promise<EntityIteratorResult<WalkCursor>> {
+    if (!cursor.offset && !cursor.again && this.state?.walkId !== cursor.walkId && !this.burstEndsFirst(context)) {
+      // The first window of users does not depend on the groups: its pages take the slots
+      // the group reads leave idle (their first page, before the count is known, goes alone).
+      this.readAhead(cursor.walkId, 1, undefined, context);
+    }
     const { state, index } = await this.loadGroupIndex(cursor.walkId, context);
     const all = index.entities();
     if (all.length === 0 && index.excludedCount === 0) {
@@ -307,7 +321,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       groups: all.length,
       users: 0,
     };
-    if (!this.burstEndsFirst(context)) this.prefetchUserWindow(users, context);
+    if (!this.burstEndsFirst(context)) this.readAhead(users.walkId, 1, undefined, context);
     return { done: false, entities: this.deferred(entities), cursor: users };
   }
 
@@ -316,8 +330,15 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     context: WalkContext,
   ): Promise<EntityIteratorResult<WalkCursor>> {
     const state = await this.resumeState(cursor, context);
-    const window = await this.userWindow(cursor, context);
+    const pages = this.userWindowPages(cursor, context);
+    // The next window's requests go out as this one's are answered, and travel while this
+    // one is mapped and the engine stores it.
+    const ahead = cursor.page + this.pagesPerWindow();
+    if (!this.burstEndsFirst(context)) this.readAhead(cursor.walkId, ahead, pages, context, state.totalPages);
+    const window = interpretUserWindow(await pages, cursor);
+    state.totalPages = window.totalPages;
     this.options.observer?.onPage?.('users', window.requests);
+    if (window.nextPage !== ahead || window.done) this.prefetched = undefined; // read ahead for nothing
     if (window.shifted && cursor.previousWindow) {
       this.options.logger.debug(`authentik's user list shifted during walk ${cursor.walkId}; re-reading page ${cursor.previousWindow.page}`);
       const { page, afterPk, users = cursor.users } = cursor.previousWindow;
@@ -332,8 +353,6 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       afterPk: window.afterPk,
       anchorFirstPk: moved ? window.lastPageFirstPk : undefined,
     };
-    // The next window's requests travel while this one is mapped and the engine stores it.
-    if (!window.done && !this.burstEndsFirst(context)) this.prefetchUserWindow({ ...cursor, ...position }, context);
 
     const entities: Entity[] = [];
     for (const user of window.users) {
@@ -391,39 +410,54 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     return now - context.startedAt + 2 * lastCycle > durationToMs(this.options.config.incremental.burstLength);
   }
 
-  /** The window at `cursor`: the one prefetched for it in this burst, else read now. */
-  private userWindow(cursor: UsersCursor, context: WalkContext): Promise<UserWindow> {
+  /** The pages of the window at `cursor`: the ones read ahead for it in this burst, else read now. */
+  private userWindowPages(cursor: UsersCursor, context: WalkContext): Promise<UserWindowPages> {
     const prefetched = this.prefetched;
     this.prefetched = undefined;
-    if (prefetched && prefetched.signal === context.signal && prefetched.key === windowKey(cursor)) {
-      return prefetched.window;
+    if (prefetched && prefetched.signal === context.signal && prefetched.walkId === cursor.walkId && prefetched.page === cursor.page) {
+      return prefetched.pages.then(pages => pages ?? this.fetchWindowPages(cursor.page, context));
     }
-    return this.readWindow(cursor, context);
+    return this.fetchWindowPages(cursor.page, context);
   }
 
   /**
-   * Starts reading the window at `cursor` now, for the next `next()` of this burst. Reading
-   * early changes nothing about what the window sees (its anchor check still compares with
-   * the previous window's read). A burst that ends first aborts it; a cursor that differs
-   * (a rewind, another replica's burst) ignores it.
+   * Starts reading the window at `page` now, for the next `next()` of this burst. Its
+   * requests depend on the page number only; what the window means is decided when it is
+   * used, against the window before (the anchor check). Its anchor is requested only once
+   * every page of the window before has been answered (`anchorAfter`), so that check sees
+   * what changed while they were in flight. Past the last page known, it waits for the
+   * window before to learn whether there is a next one. A burst that ends first aborts it; a
+   * cursor elsewhere (a shift, a rewind, another replica's burst) leaves it unused.
    */
-  private prefetchUserWindow(cursor: UsersCursor, context: WalkContext): void {
-    const window = this.readWindow(cursor, context);
-    window.catch(() => undefined); // An error surfaces when the window is used, if it is.
-    this.prefetched = { key: windowKey(cursor), signal: context.signal, window };
+  private readAhead(
+    walkId: string,
+    page: number,
+    before: Promise<UserWindowPages> | undefined,
+    context: WalkContext,
+    knownTotalPages?: number,
+  ): void {
+    const prefetched = this.prefetched;
+    if (prefetched && prefetched.signal === context.signal && prefetched.walkId === walkId && prefetched.page === page) return;
+    const start = () => this.fetchWindowPages(page, context, before);
+    const pages =
+      !before || (knownTotalPages !== undefined && page <= knownTotalPages)
+        ? start()
+        : before.then(read => (page <= read.totalPages ? start() : undefined));
+    pages.catch(() => undefined); // An error surfaces when the window is used, if it is.
+    this.prefetched = { walkId, page, signal: context.signal, pages };
   }
 
-  private readWindow(cursor: UsersCursor, context: WalkContext): Promise<UserWindow> {
+  private fetchWindowPages(page: number, context: WalkContext, anchorAfter?: Promise<unknown>): Promise<UserWindowPages> {
     const { incremental } = this.options.config;
-    return readUserWindow(this.options.api, {
-      page: cursor.page,
-      afterPk: cursor.afterPk,
+    return fetchUserWindowPages(this.options.api, {
+      page,
       pageSize: incremental.pageSize,
       concurrency: this.pagesPerWindow(),
       activeOnly: true,
       types: eligibleUserTypes(this.mapping),
       signal: context.signal,
-      anchorFirstPk: cursor.anchorFirstPk,
+      slots: this.slots,
+      anchorAfter,
     });
   }
 
@@ -466,6 +500,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       pageSize: incremental.pageSize,
       concurrency: incremental.concurrency,
       signal: context.signal,
+      slots: this.slots,
     });
     this.options.observer?.onPage?.('groups', Math.max(1, Math.ceil(groups.length / incremental.pageSize)));
     const index = await GroupIndex.build(groups, this.mapping, this.options.transformers?.group);
@@ -544,11 +579,6 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
 }
 
 type UsersCursor = Extract<WalkCursor, { phase: 'users' }>;
-
-/** Where a window of a walk starts, and what its anchor page was seen to start with. */
-function windowKey(cursor: Pick<UsersCursor, 'walkId' | 'page' | 'afterPk' | 'anchorFirstPk'>): string {
-  return `${cursor.walkId}:${cursor.page}:${cursor.afterPk}:${cursor.anchorFirstPk ?? ''}`;
-}
 
 function noGroupsError(users: number): Error {
   return new Error(

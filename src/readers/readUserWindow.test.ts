@@ -437,6 +437,37 @@ describe('readAllGroups', () => {
     expect(keys(groups)).toEqual(keys(api.groups));
   });
 
+  it('asks for every page of the second pass at once (their number is known from the first)', async () => {
+    const api = new FakeAuthentik({ groups: groupsUpTo(23) }); // 5 pages of 5
+    let inFlight = 0;
+    const seen: number[] = [];
+    const list = api.listGroups.bind(api);
+    api.listGroups = async request => {
+      inFlight += 1;
+      seen.push(inFlight);
+      await new Promise(resolve => setTimeout(resolve, 1));
+      inFlight -= 1;
+      return list(request);
+    };
+    await readAllGroups(api, { pageSize: 5, concurrency: 8 });
+    // Pass 1: page 1 alone, then pages 2-5 together. Pass 2: pages 1-5 together.
+    expect(seen).toEqual([1, 1, 2, 3, 4, 1, 2, 3, 4, 5]);
+  });
+
+  it('a pass that finds another number of pages than the pass before is read again', async () => {
+    const api = new FakeAuthentik({ groups: groupsUpTo(25) }); // 5 pages of 5
+    let pageOnes = 0;
+    api.onList = () => undefined;
+    const list = api.listGroups.bind(api);
+    api.listGroups = async request => {
+      if (request.page === 1 && ++pageOnes === 2) api.groups.push(aGroup({ num_pk: 99, pk: groupUuid(99), name: 'New' }));
+      return list(request);
+    };
+    const groups = await readAllGroups(api, { pageSize: 5, concurrency: 8 });
+    expect(groups).toHaveLength(26);
+    expect(keys(groups)).toEqual(keys(api.groups));
+  });
+
   it('a list that keeps changing fails after `attempts` passes', async () => {
     const api = new FakeAuthentik({ groups: groupsUpTo(12) });
     let n = 1000;

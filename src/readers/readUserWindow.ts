@@ -1,6 +1,7 @@
 import { AuthentikApi } from '../client/AuthentikClient';
 import { AuthentikResponseError } from '../client/errors';
 import { AuthentikPage, AuthentikUser } from '../client/schemas';
+import { RequestSlots } from '../util/RequestSlots';
 
 export interface UserWindowRequest {
   /** First page not yet read. */
@@ -61,24 +62,60 @@ export interface UserWindow {
  * That costs one window per shift, only when the directory changes during the walk.
  */
 export async function readUserWindow(api: AuthentikApi, request: UserWindowRequest): Promise<UserWindow> {
+  return interpretUserWindow(await fetchUserWindowPages(api, request), request);
+}
+
+/** What a window's pages need to be requested: nothing that depends on the window before. */
+export type UserWindowPagesRequest = Omit<UserWindowRequest, 'afterPk' | 'anchorFirstPk'> & {
+  /** Runs each request (a limit on requests in flight); default: at once. */
+  slots?: RequestSlots;
+  /**
+   * Settles when every page of the window before this one has been answered. The anchor is
+   * requested only then: its check must see what changed while those pages were in flight.
+   */
+  anchorAfter?: Promise<unknown>;
+};
+
+/** The pages of one window as authentik served them, consistent with each other. */
+export interface UserWindowPages {
+  page: number;
+  concurrency: number;
+  /** The anchor page (`page - 1`, if any) first, then the window's own pages; undefined past the end. */
+  responses: (AuthentikPage<AuthentikUser> | undefined)[];
+  hasAnchor: boolean;
+  count: number;
+  totalPages: number;
+  requests: number;
+}
+
+/**
+ * Reads a window's pages (the anchor and `concurrency` new pages) until they agree on the
+ * count. The requests depend on page numbers only, so the provider may start them before
+ * the window before has been interpreted.
+ */
+export async function fetchUserWindowPages(api: AuthentikApi, request: UserWindowPagesRequest): Promise<UserWindowPages> {
   const attempts = request.attempts ?? 3;
   const anchorPage = request.page > 1 ? request.page - 1 : undefined;
   const pages = [
     ...(anchorPage ? [anchorPage] : []),
     ...Array.from({ length: request.concurrency }, (_, i) => request.page + i),
   ];
+  const read = (page: number) => {
+    const call = () =>
+      api.listUsers({
+        page,
+        pageSize: request.pageSize,
+        activeOnly: request.activeOnly,
+        types: request.types,
+        signal: request.signal,
+      });
+    return request.slots ? request.slots.run(call) : call();
+  };
   let requests = 0;
   for (let attempt = 1; attempt <= attempts; attempt++) {
+    const anchorAfter = attempt === 1 ? request.anchorAfter?.catch(() => undefined) : undefined;
     const responses = await Promise.all(
-      pages.map(page =>
-        api.listUsers({
-          page,
-          pageSize: request.pageSize,
-          activeOnly: request.activeOnly,
-          types: request.types,
-          signal: request.signal,
-        }),
-      ),
+      pages.map(page => (page === anchorPage && anchorAfter ? anchorAfter.then(() => read(page)) : read(page))),
     );
     requests += pages.length;
     const present = responses.filter((r): r is AuthentikPage<AuthentikUser> => r !== undefined);
@@ -100,54 +137,63 @@ export async function readUserWindow(api: AuthentikApi, request: UserWindowReque
         'authentik called the first page of users past the end; nothing can be concluded from that',
       );
     }
-
-    if (anchorPage) {
-      const first = responses[0]?.results[0];
-      const stay = { users: [], afterPk: request.afterPk, done: false, count, totalPages, requests };
-      if (request.anchorFirstPk !== undefined && first?.pk !== request.anchorFirstPk) {
-        // Something before the anchor changed since the previous window read it, possibly
-        // while that window's pages were in flight: a user may have slid, unseen, from one
-        // of its pages into an earlier one. Only a re-read of that window is sure to see it.
-        return { ...stay, nextPage: request.page, shifted: true };
-      }
-      if (!first || first.pk > request.afterPk) {
-        // The list shrank by a page or more before our position: step back and re-anchor.
-        return { ...stay, nextPage: anchorPage, shifted: false };
-      }
-    }
-
-    const users: AuthentikUser[] = [];
-    let last = request.afterPk;
-    for (const response of responses) {
-      for (const user of response?.results ?? []) {
-        if (user.pk <= request.afterPk) continue;
-        if (users.length > 0 && user.pk <= users[users.length - 1].pk) {
-          if (user.pk === users[users.length - 1].pk) continue;
-          throw new AuthentikResponseError(
-            'GET /api/v3/core/users/?ordering=pk',
-            200,
-            'users are not ordered by pk; this authentik version ignores ordering=pk',
-          );
-        }
-        users.push(user);
-        last = user.pk;
-      }
-    }
-    const lastResponse = responses[responses.length - 1];
-    const done = !lastResponse || lastResponse.pagination.next === 0;
-    return {
-      users,
-      nextPage: request.page + request.concurrency,
-      afterPk: last,
-      done,
-      shifted: false,
-      lastPageFirstPk: lastResponse?.results[0]?.pk,
-      count,
-      totalPages,
-      requests,
-    };
+    return { page: request.page, concurrency: request.concurrency, responses, hasAnchor: anchorPage !== undefined, count, totalPages, requests };
   }
   throw new Error(
     `authentik's user list kept changing (or had pages missing) while page ${request.page} was read; will retry`,
   );
+}
+
+/** The users of a window's pages above `afterPk`, after the anchor checks (see `readUserWindow`). */
+export function interpretUserWindow(
+  read: UserWindowPages,
+  position: Pick<UserWindowRequest, 'afterPk' | 'anchorFirstPk'>,
+): UserWindow {
+  const { responses, count, totalPages, requests } = read;
+  if (read.hasAnchor) {
+    const anchorPage = read.page - 1;
+    const first = responses[0]?.results[0];
+    const stay = { users: [], afterPk: position.afterPk, done: false, count, totalPages, requests };
+    if (position.anchorFirstPk !== undefined && first?.pk !== position.anchorFirstPk) {
+      // Something before the anchor changed since the previous window read it, possibly
+      // while that window's pages were in flight: a user may have slid, unseen, from one
+      // of its pages into an earlier one. Only a re-read of that window is sure to see it.
+      return { ...stay, nextPage: read.page, shifted: true };
+    }
+    if (!first || first.pk > position.afterPk) {
+      // The list shrank by a page or more before our position: step back and re-anchor.
+      return { ...stay, nextPage: anchorPage, shifted: false };
+    }
+  }
+
+  const users: AuthentikUser[] = [];
+  let last = position.afterPk;
+  for (const response of responses) {
+    for (const user of response?.results ?? []) {
+      if (user.pk <= position.afterPk) continue;
+      if (users.length > 0 && user.pk <= users[users.length - 1].pk) {
+        if (user.pk === users[users.length - 1].pk) continue;
+        throw new AuthentikResponseError(
+          'GET /api/v3/core/users/?ordering=pk',
+          200,
+          'users are not ordered by pk; this authentik version ignores ordering=pk',
+        );
+      }
+      users.push(user);
+      last = user.pk;
+    }
+  }
+  const lastResponse = responses[responses.length - 1];
+  const done = !lastResponse || lastResponse.pagination.next === 0;
+  return {
+    users,
+    nextPage: read.page + read.concurrency,
+    afterPk: last,
+    done,
+    shifted: false,
+    lastPageFirstPk: lastResponse?.results[0]?.pk,
+    count,
+    totalPages,
+    requests,
+  };
 }
