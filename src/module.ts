@@ -70,6 +70,17 @@ export const catalogModuleAuthentik = createBackendModule({
             includeServiceAccounts: instance.includeServiceAccounts,
           };
           const instanceTransformers = transformers.forInstance(instance.id);
+          const catalogView = new CatalogServiceView(catalog, auth, instance.baseUrl);
+          const view = new RecentDeltasView(catalogView);
+          const planner = new DeltaPlanner({
+            api,
+            catalog: view,
+            mapping,
+            transformers: instanceTransformers,
+            pageSize: instance.incremental.pageSize,
+            concurrency: instance.incremental.concurrency,
+            groupIndexTtlMs: directoryTtlMs(instance),
+          });
           const provider = new AuthentikEntityProvider({
             config: instance,
             api,
@@ -78,6 +89,8 @@ export const catalogModuleAuthentik = createBackendModule({
             observer: instanceMetrics.walk,
             maxBatchSize,
             shutdownSignal: shutdown.signal,
+            onGroupsRead: (groups, readStartedAt) => planner.seedGroups(groups, readStartedAt),
+            onUserPagesRead: pages => planner.seedUserPages(pages),
             removalGuard: new WalkRemovalGuard({
               database: () => database.getClient(),
               providerName: providerNameFor(instance.id),
@@ -93,21 +106,12 @@ export const catalogModuleAuthentik = createBackendModule({
               onStranded: instanceMetrics.strandedEntities,
             }),
           });
-          const catalogView = new CatalogServiceView(catalog, auth, instance.baseUrl);
-          const view = new RecentDeltasView(catalogView);
           const followLog = instance.events.mode !== 'webhook';
           const followerTaskId = `authentik-event-log:${instance.id}`;
           let lastTrigger = 0;
           const eventHandler = new AuthentikEventHandler({
             instanceId: instance.id,
-            planner: new DeltaPlanner({
-              api,
-              catalog: view,
-              mapping,
-              transformers: instanceTransformers,
-              pageSize: instance.incremental.pageSize,
-              concurrency: instance.incremental.concurrency,
-            }),
+            planner,
             view,
             events,
             logger: log,
@@ -198,4 +202,15 @@ function repairHint(instance: AuthentikInstanceConfig): string {
   return frequency.kind === 'cron'
     ? `the next full walk (cron "${frequency.cron}") repairs it`
     : `the next full walk (at most ${JSON.stringify(frequency.rest)} after the current one ends) repairs it`;
+}
+
+/**
+ * How long the webhook path trusts its group directory before reading every group again in
+ * the background: the walk's rest plus 10 minutes for the walk itself (each walk hands the
+ * groups it read over, so a replica that walks never reads them for the webhooks). A cron
+ * schedule keeps the planner's default (10 minutes).
+ */
+function directoryTtlMs(instance: AuthentikInstanceConfig): number | undefined {
+  const { frequency } = instance.schedule;
+  return frequency.kind === 'rest' ? durationToMs(frequency.rest) + 10 * 60_000 : undefined;
 }

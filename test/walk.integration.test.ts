@@ -46,10 +46,12 @@ function walkSuite(database: TestDatabase) {
     h = await startAuthentikTestBackend({
       database,
       directory: seedDemoDirectory(),
-      // Small pages, one page per window, some latency: a walk is ~40 requests over ~13
+      // Small pages, two pages per window, some latency: a walk is ~35 requests over ~7
       // engine marks and takes over a second, so a failure can be injected in the middle.
       demoOptions: { latencyMs: 40 },
-      provider: { incremental: { pageSize: 2, concurrency: 1 } },
+      // Only walks here: the event-log follower (mode "both", the default with a webhook
+      // secret) would otherwise notice changes made "without any webhook" within seconds.
+      provider: { incremental: { pageSize: 2, concurrency: 1 }, events: { mode: 'webhook' } },
     });
     await expectMatchesDirectory(20_000);
   });

@@ -244,3 +244,91 @@ describe('DeltaPlanner: a renamed or deleted group costs the same whatever its s
     expect(catalog.snapshot()).toEqual(await walked());
   });
 });
+
+describe('DeltaPlanner: the group directory, handed over by the walk and refreshed in the background', () => {
+  async function world(options: { ttlMs?: number } = {}) {
+    const dir = new MemoryAuthentik();
+    const team = dir.addGroup({ name: 'Team' });
+    const alice = dir.addUser({ username: 'alice' });
+    team.users.push(alice.pk);
+    const catalog = new MemoryCatalog();
+    catalog.replaceAll(await walkAll(dir, config));
+    let now = 1_000_000;
+    const planner = new DeltaPlanner({
+      api: dir,
+      catalog,
+      mapping,
+      pageSize: 100,
+      concurrency: 2,
+      groupIndexTtlMs: options.ttlMs ?? 60_000,
+      now: () => now,
+    });
+    const groupPages = () => {
+      const pages: number[] = [];
+      const listGroups = dir.listGroups.bind(dir);
+      dir.listGroups = async request => {
+        pages.push(request.page);
+        return listGroups(request);
+      };
+      return pages;
+    };
+    const userChanged = async () => {
+      const delta = await planner.plan({ users: new Set([String(alice.pk)]), groups: new Set() });
+      catalog.apply(delta);
+      return delta;
+    };
+    return { dir, catalog, planner, groupPages, userChanged, advance: (ms: number) => (now += ms), at: () => now };
+  }
+
+  it('a plan after the walk handed its groups over reads none of them', async () => {
+    const { dir, planner, groupPages, userChanged, at } = await world();
+    const pages = groupPages();
+    const groups = (await dir.listGroups({ page: 1, pageSize: 100 }))!.results;
+    pages.length = 0;
+    planner.seedGroups(groups, at());
+    const delta = await userChanged();
+    expect(pages).toEqual([]);
+    expect(delta.requests).toBe(1); // alice
+  });
+
+  it('without a hand-over, the first plan reads every group (twice: the two passes), later ones none', async () => {
+    const { groupPages, userChanged } = await world();
+    const pages = groupPages();
+    expect((await userChanged()).requests).toBe(3);
+    expect(pages).toEqual([1, 1]);
+    expect((await userChanged()).requests).toBe(1);
+    expect(pages).toEqual([1, 1]);
+  });
+
+  it('an expired directory is read again in the background: the plan that finds it expired pays nothing for it', async () => {
+    const { dir, catalog, groupPages, userChanged, advance } = await world({ ttlMs: 60_000 });
+    await userChanged(); // loads the directory
+    const pages = groupPages();
+    // A rename that sent no webhook: only a full read (or the walk) can tell.
+    const team = [...dir.groups.values()][0];
+    team.name = 'Platform';
+    advance(61_000);
+    const delta = await userChanged();
+    expect(delta.requests).toBe(1); // alice only; the refresh is not this plan's
+    await new Promise(resolve => setTimeout(resolve, 10));
+    expect(pages).toEqual([1, 1]); // the refresh ran
+    await userChanged();
+    expect(catalog.entities.get('user:default/alice')?.spec?.memberOf).toEqual(['platform']);
+  });
+
+  it('a group recorded by a targeted read after the walk began reading is newer than the walk: it is kept', async () => {
+    const { dir, planner, groupPages, userChanged, at, advance } = await world();
+    await userChanged(); // loads the directory
+    const team = [...dir.groups.values()][0];
+    const staleGroups = (await dir.listGroups({ page: 1, pageSize: 100 }))!.results.map(g => ({ ...g }));
+    const walkStartedAt = at();
+    advance(1_000);
+    team.name = 'Platform';
+    await planner.plan({ users: new Set(), groups: new Set([normalizeGroupPk(team.pk)]) }); // the webhook's read
+    planner.seedGroups(staleGroups, walkStartedAt); // the walk's read began before that read
+    const pages = groupPages();
+    const delta = await userChanged();
+    expect(pages).toEqual([]);
+    expect(delta.added.find(e => e.kind === 'User')?.spec?.memberOf).toEqual(['platform']);
+  });
+});

@@ -12,6 +12,7 @@ import { eligibleUserTypes, isEligibleUser, mapUser, userBaseName, userNameSuffi
 import { mapConcurrent } from '../util/mapConcurrent';
 import { CatalogView, KnownEntity, KnownGroup } from './CatalogView';
 import { GroupDirectory } from './GroupDirectory';
+import { readAllGroups } from '../readers/readAllGroups';
 
 /** The objects a batch of webhooks says changed: user pks and normalised group pks. */
 export interface ChangeSet {
@@ -68,8 +69,10 @@ export interface DeltaPlannerOptions {
   /** authentik requests in flight at once (the walk's `incremental.concurrency`). */
   concurrency: number;
   /**
-   * How long the group directory is trusted before it is read again in full (changes that
-   * sent no webhook reach it through the catalog, or at the latest then). Default 10 min.
+   * How long the group directory is trusted before it is read again in full, in the
+   * background (changes that sent no webhook reach it through the catalog, or at the latest
+   * then). The walk hands over every group it reads (`seedGroups`), which starts this again.
+   * Default 10 min.
    */
   groupIndexTtlMs?: number;
   now?: () => number;
@@ -95,6 +98,8 @@ export class DeltaPlanner {
   private recentListUnsupported = false;
   /** Plans run one at a time (webhooks and any other caller): each sees the directory whole. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The background read of every group, while one runs (see `refreshDirectory`). */
+  private refreshing?: Promise<void>;
 
   constructor(private readonly options: DeltaPlannerOptions) {
     this.api = countingApi(options.api, () => this.requests++);
@@ -122,7 +127,8 @@ export class DeltaPlanner {
     const confirm: ObjectKeys = { users: new Set(), groups: new Set() };
     const confirming = changes.confirming ?? { users: new Set(), groups: new Set() };
 
-    if (this.directory.expired) await this.directory.reload(this.api, signal);
+    if (!this.directory.loaded) await this.directory.reload(this.api, signal);
+    else if (this.directory.expired) this.refreshDirectory();
     const before = await this.directory.index();
     const changedGroups = new Set([...changes.groups].map(normalizeGroupPk));
     const read = await this.readGroups([...changedGroups], signal);
@@ -160,6 +166,39 @@ export class DeltaPlanner {
       removed.delete(stringifyEntityRef(entity));
     }
     return { added: [...added.values()], removed: [...removed.values()], requests: this.requests, confirm };
+  }
+
+  /**
+   * Every group as a full read that began at `readStartedAt` saw them (the walk's): the
+   * directory starts over from them, and no plan pays for reading them again.
+   */
+  seedGroups(groups: AuthentikGroup[], readStartedAt: number): void {
+    if (groups.length === 0) return; // an empty list never replaces what is known
+    this.inQueue(() => this.directory.replace(groups, readStartedAt));
+  }
+
+  /** The number of pages of the eligible user list, as the walk just saw it. */
+  seedUserPages(pages: number): void {
+    this.userPages = { pages: Math.max(1, pages), at: this.now() };
+  }
+
+  /**
+   * Reads every group again without holding up the plan that found the directory expired
+   * (it plans with the directory as it is, which deltas and the catalog keep current). The
+   * result replaces the directory between two plans; an empty list is ignored.
+   */
+  private refreshDirectory(): void {
+    if (this.refreshing) return;
+    const startedAt = this.now();
+    const { pageSize, concurrency } = this.options;
+    this.refreshing = readAllGroups(this.options.api, { pageSize, concurrency })
+      .then(groups => this.seedGroups(groups, startedAt))
+      .catch(() => undefined) // the next expired plan tries again
+      .finally(() => (this.refreshing = undefined));
+  }
+
+  private inQueue(task: () => void): void {
+    this.queue = this.queue.then(task).catch(() => undefined);
   }
 
   /** Targeted reads of groups, `concurrency` at a time, recorded in the directory. */

@@ -4,12 +4,12 @@ import { testInstanceConfig, walkAll } from '../__testUtils__/walk';
 import { AuthentikEntityProvider, WalkContext } from './AuthentikEntityProvider';
 import { WalkCursor } from './cursor';
 
-function setup(users: number, maxBatchSize?: number) {
+function setup(users: number, maxBatchSize?: number, concurrency = 1) {
   const dir = new MemoryAuthentik();
   for (let i = 0; i < users; i++) dir.addUser({ username: `user${i}` });
   dir.addGroup({ name: 'Team' });
   const config = testInstanceConfig();
-  config.incremental = { ...config.incremental, pageSize: 10, concurrency: 2 };
+  config.incremental = { ...config.incremental, pageSize: 10, concurrency }; // windows of 2 × concurrency pages
   const provider = new AuthentikEntityProvider({ config, api: dir, logger: mockServices.logger.mock(), maxBatchSize });
   return { dir, provider };
 }
@@ -184,8 +184,8 @@ describe('AuthentikEntityProvider: the next window is read while the engine stor
     expect(sorted(pages)).toEqual([1, 2, 2, 3, 4, 4, 5, 6, 6, 7, 8, 8, 9, 10]);
   });
 
-  it("keeps one window's pages and its anchor in flight at most, and asks for an anchor only after the window before was answered", async () => {
-    const { dir, provider } = setup(95); // windows of 2 pages: at most 3 requests at once
+  it("keeps concurrency + 1 requests in flight at most, and asks for an anchor only after the window before was answered", async () => {
+    const { dir, provider } = setup(150, undefined, 2); // windows of 4 pages, 3 requests at once
     const log: string[] = [];
     let inFlight = 0;
     let maxInFlight = 0;
@@ -208,17 +208,17 @@ describe('AuthentikEntityProvider: the next window is read while the engine stor
       if (result.done) break;
       cursor = result.cursor;
     }
-    expect(new Set(users).size).toBe(95);
+    expect(new Set(users).size).toBe(150);
     expect(maxInFlight).toBe(3);
-    // Window 3 (anchor 4, pages 5-6) is read ahead while window 2 (anchor 2, pages 3-4) is
-    // in flight: its anchor, page 4 again, only after both of window 2's pages 3 and 4 came back.
-    const asks = log.map((line, i) => [line, i] as const).filter(([line]) => line === 'ask 4');
-    expect(asks).toHaveLength(2);
-    const anchorAsked = asks[1][1];
-    expect(log.indexOf('got 3')).toBeLessThan(anchorAsked);
-    expect(log.indexOf('got 4')).toBeLessThan(anchorAsked);
-    // ...and pages of window 3 went out before window 2 was all answered: the pipeline.
-    const window2Answered = Math.max(...['got 2', 'got 3'].map(line => log.indexOf(line)), log.indexOf('got 4'));
-    expect(log.indexOf('ask 5')).toBeLessThan(window2Answered);
+    const nth = (line: string, n: number) => log.map((l, i) => [l, i] as const).filter(([l]) => l === line)[n - 1][1];
+    // Window 2 is anchor 4 + pages 5-8; window 3 is anchor 8 + pages 9-12. Window 3's anchor
+    // (page 8, asked the second time) goes out only after all of window 2 was answered...
+    const anchor3 = nth('ask 8', 2);
+    for (const answer of ['got 5', 'got 6', 'got 7']) expect(nth(answer, 1)).toBeLessThan(anchor3);
+    expect(nth('got 8', 1)).toBeLessThan(anchor3);
+    expect(nth('got 4', 2)).toBeLessThan(anchor3);
+    // ...while window 3's own pages went out before window 2 was all answered: the pipeline.
+    const window2Answered = Math.max(nth('got 4', 2), ...['got 5', 'got 6', 'got 7', 'got 8'].map(line => nth(line, 1)));
+    expect(nth('ask 9', 1)).toBeLessThan(window2Answered);
   });
 });

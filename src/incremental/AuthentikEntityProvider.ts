@@ -11,6 +11,7 @@ import type {
 import type { EventParams } from '@backstage/plugin-events-node';
 import { CronTime } from 'cron';
 import { AuthentikApi } from '../client/AuthentikClient';
+import type { AuthentikGroup } from '../client/schemas';
 import { AuthentikInstanceConfig, durationToMs } from '../config';
 import { GroupIndex, GroupNames } from '../mapping/groupIndex';
 import { HashedNameClaims } from '../mapping/HashedNameClaims';
@@ -71,6 +72,13 @@ export interface AuthentikEntityProviderOptions {
   events?: WalkEventHandler;
   /** Observes what the walk does (metrics, benchmarks). */
   observer?: WalkObserver;
+  /**
+   * Every group the walk read (a read that began at `readStartedAt`, Date.now() time), for
+   * the webhook path's group directory, which then need not read them again itself.
+   */
+  onGroupsRead?: (groups: AuthentikGroup[], readStartedAt: number) => void;
+  /** The number of pages of the eligible user list, as the walk's last window saw it. */
+  onUserPagesRead?: (pages: number) => void;
   /** Removes what refused sweeps left behind, after each complete walk. */
   strandedRepair?: StrandedEntityRepair;
   /** Fails a walk whose sweep would remove too many users or too many groups. */
@@ -378,6 +386,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     if (next.users === 0) {
       throw next.groups === 0 ? emptyDirectoryError() : noUsersError(next.groups);
     }
+    this.options.onUserPagesRead?.(window.totalPages);
     const unmarked = entities.map(e => stringifyEntityRef(e));
     try {
       await this.options.removalGuard?.check({ User: next.users, Group: next.groups }, unmarked);
@@ -478,7 +487,8 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
   private pagesPerWindow(): number {
     const { concurrency, pageSize } = this.options.config.incremental;
     const { maxBatchSize } = this.options;
-    return maxBatchSize ? Math.max(1, Math.min(concurrency, Math.floor(maxBatchSize / pageSize) - 1)) : concurrency;
+    const pages = 2 * concurrency;
+    return maxBatchSize ? Math.max(1, Math.min(pages, Math.floor(maxBatchSize / pageSize) - 1)) : pages;
   }
 
   /** The walk's state with its full group index (read again if only names were kept). */
@@ -496,6 +506,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       return this.state;
     }
     const { incremental } = this.options.config;
+    const readStartedAt = Date.now();
     const groups = await readAllGroups(this.options.api, {
       pageSize: incremental.pageSize,
       concurrency: incremental.concurrency,
@@ -503,6 +514,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       slots: this.slots,
     });
     this.options.observer?.onPage?.('groups', Math.max(1, Math.ceil(groups.length / incremental.pageSize)));
+    this.options.onGroupsRead?.(groups, readStartedAt);
     const index = await GroupIndex.build(groups, this.mapping, this.options.transformers?.group);
     for (const collision of index.collisions) this.warnCollision('group', collision);
     this.state = { walkId, groups: index, userClaims: new HashedNameClaims(), position: { page: 1, afterPk: 0 } };
