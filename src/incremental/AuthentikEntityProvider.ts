@@ -447,7 +447,13 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
   ): void {
     const prefetched = this.prefetched;
     if (prefetched && prefetched.signal === context.signal && prefetched.walkId === walkId && prefetched.page === page) return;
-    const start = () => this.fetchWindowPages(page, context, before);
+    // Only when the window before was answered, not what it holds: its pages must not live
+    // as long as this window's reads.
+    const answered = before?.then(
+      () => undefined,
+      () => undefined,
+    );
+    const start = () => this.fetchWindowPages(page, context, answered);
     const pages =
       !before || (knownTotalPages !== undefined && page <= knownTotalPages)
         ? start()
