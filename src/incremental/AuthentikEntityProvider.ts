@@ -290,12 +290,14 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     cursor: Extract<WalkCursor, { phase: 'groups' }>,
     context: WalkContext,
   ): Promise<EntityIteratorResult<WalkCursor>> {
-    if (!cursor.offset && !cursor.again && this.state?.walkId !== cursor.walkId && !this.burstEndsFirst(context)) {
+    const readsGroups = this.state?.walkId !== cursor.walkId;
+    const loading = this.loadGroupIndex(cursor.walkId, context); // asks for the first group page now
+    if (readsGroups && !cursor.offset && !cursor.again && !this.burstEndsFirst(context)) {
       // The first window of users does not depend on the groups: its pages take the slots
       // the group reads leave idle (their first page, before the count is known, goes alone).
       this.readAhead(cursor.walkId, 1, undefined, context);
     }
-    const { state, index } = await this.loadGroupIndex(cursor.walkId, context);
+    const { state, index } = await loading;
     const all = index.entities();
     if (all.length === 0 && index.excludedCount === 0) {
       // No groups at all is a token that cannot see them (authentik always has some), not
@@ -489,7 +491,10 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     return users === 0 ? emptyDirectoryError() : noGroupsError(users);
   }
 
-  /** `concurrency`, unless a window (plus users re-read from its anchor) would exceed a batch. */
+  /**
+   * `2 × concurrency` (read `concurrency + 1` requests at a time, see `slots`), unless a
+   * window (plus users re-read from its anchor) would exceed a batch.
+   */
   private pagesPerWindow(): number {
     const { concurrency, pageSize } = this.options.config.incremental;
     const { maxBatchSize } = this.options;
