@@ -1,3 +1,4 @@
+import { getMaxListeners } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { mockServices } from '@backstage/backend-test-utils';
 import type { EventParams } from '@backstage/plugin-events-node';
@@ -39,6 +40,24 @@ function setup(plan: (changes: ChangeSet, signal?: AbortSignal) => Promise<Plann
 }
 
 describe('AuthentikEventHandler', () => {
+  it("a plan's signal takes a listener per request in flight without Node warning of a leak (webhooks and the event log's)", async () => {
+    const limits: number[] = [];
+    const { handler } = setup(async (_changes, signal) => {
+      // 8 requests in flight, each with a timeout and a retry listening on the plan's signal:
+      // above Node's default of 10, EventTarget warns "possible memory leak".
+      limits.push(getMaxListeners(signal!));
+      return { added: [], removed: [], requests: 0, confirm: { users: new Set(), groups: new Set() } };
+    });
+    await handler.onEvent(userUpdated(1));
+    await new Promise(resolve => setTimeout(resolve, 50));
+    const scheduler = new AbortController(); // the follower's task signal
+    await handler.applyChanges({ users: new Set(['2']), groups: new Set() }, 1, Date.now(), scheduler.signal);
+    expect(limits).toHaveLength(2);
+    for (const limit of limits) expect(limit).toBeGreaterThanOrEqual(32);
+    expect(getMaxListeners(scheduler.signal)).toBe(10); // the caller's signal is left as it was
+    await handler.shutdown();
+  });
+
   it('shutdown aborts the plan in flight and the wait before its retry, and drops hints not planned yet', async () => {
     const signals: AbortSignal[] = [];
     const { handler, published, logger } = setup(async (_changes, signal) => {

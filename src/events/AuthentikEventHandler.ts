@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import type { IncrementalEntityEventResult } from '@backstage/plugin-catalog-backend-module-incremental-ingestion';
@@ -49,6 +50,9 @@ export interface AuthentikEventHandlerOptions {
   confirmAfterMs?: number;
 }
 
+/** Listeners a plan's signal may carry: two per request in flight, with room to spare. */
+const PLAN_SIGNAL_LISTENERS = 50;
+
 /** Event pks claimed for application, shared by replicas and by the event-log follower. */
 export interface EventClaims {
   /** The pks nobody had claimed before (now claimed by the caller). */
@@ -90,6 +94,9 @@ export class AuthentikEventHandler {
   private readonly confirmations = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: AuthentikEventHandlerOptions) {
+    // Every request of a plan listens on it (a timeout and a retry each): 8 at a time is more
+    // than Node's default of 10 listeners, which would warn of a leak that is not one.
+    setMaxListeners(PLAN_SIGNAL_LISTENERS, this.stopping.signal);
     this.coalescer = new ChangeCoalescer({
       windowMs: options.coalesceWindowMs,
       maxDelayMs: Math.max(options.coalesceWindowMs * 8, 2000),
@@ -169,7 +176,18 @@ export class AuthentikEventHandler {
    */
   async applyChanges(changes: ChangeSet, hints: number, firstReceivedAt: number, signal?: AbortSignal): Promise<void> {
     const batch: ChangeBatch = { changes, hints, firstReceivedAt };
-    await this.planAndPublish(batch, signal);
+    if (!signal) return this.planAndPublish(batch);
+    // The caller's signal (the scheduler's) stays untouched; the plan's requests listen here.
+    const plan = new AbortController();
+    setMaxListeners(PLAN_SIGNAL_LISTENERS, plan.signal);
+    const stop = () => plan.abort(signal.reason);
+    if (signal.aborted) stop();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      await this.planAndPublish(batch, plan.signal);
+    } finally {
+      signal.removeEventListener('abort', stop);
+    }
   }
 
   /**
