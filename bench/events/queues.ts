@@ -3,6 +3,7 @@
  * how many entities are due for processing (`refresh_state.next_update_at` passed) and for
  * stitching (`stitch_queue.next_stitch_at` passed), and how many final entities exist.
  * The HTTP API cannot tell "processed and stitched" from "processed, relations pending".
+ * Also `ANALYZE` for a server whose autovacuum is off (see the bench's header).
  */
 import knexFactory, { Knex } from 'knex';
 import { postgresConnection } from '../../test/harness/postgres';
@@ -36,6 +37,19 @@ export class CatalogQueues {
     `)) as { rows: Array<{ processing_due: string; stitch_due: string; final: string }> };
     const row = rows[0];
     return { processingDue: Number(row.processing_due), stitchDue: Number(row.stitch_due), final: Number(row.final) };
+  }
+
+  /** Whether the server's autovacuum daemon runs (it also keeps the planner's statistics current). */
+  async autovacuumOn(): Promise<boolean> {
+    const { rows } = (await this.db.raw('show autovacuum')) as { rows: Array<{ autovacuum: string }> };
+    return rows[0]?.autovacuum === 'on';
+  }
+
+  /** `ANALYZE` of the whole catalog database (what autovacuum does as tables grow); its wall time in ms. */
+  async analyze(): Promise<number> {
+    const started = performance.now();
+    await this.db.raw('analyze');
+    return performance.now() - started;
   }
 
   async close(): Promise<void> {
