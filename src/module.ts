@@ -71,7 +71,7 @@ export const catalogModuleAuthentik = createBackendModule({
           };
           const instanceTransformers = transformers.forInstance(instance.id);
           const catalogView = new CatalogServiceView(catalog, auth, instance.baseUrl);
-          const view = new RecentDeltasView(catalogView);
+          const view = new RecentDeltasView(catalogView, { lookup: refs => catalogView.entitiesAt(refs) });
           const planner = new DeltaPlanner({
             api,
             catalog: view,

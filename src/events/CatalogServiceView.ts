@@ -65,6 +65,18 @@ export class CatalogServiceView implements CatalogView {
     return this.find({ kind: 'User', [`metadata.annotations.${ANNOTATION_NAME_TAKEN}`]: name }, ANNOTATION_USER_PK);
   }
 
+  /**
+   * The entities at these refs, as far as this view compares them (`RecentDeltasView`);
+   * undefined where the catalog holds none.
+   */
+  async entitiesAt(refs: string[]): Promise<Array<Entity | undefined>> {
+    const { items } = await this.catalog.getEntitiesByRefs(
+      { entityRefs: refs, fields: [...FIELDS, 'spec.memberOf', 'spec.parent', 'spec.children'] },
+      { credentials: await this.auth.getOwnServiceCredentials() },
+    );
+    return items.map(entity => entity ?? undefined);
+  }
+
   /** Entities of `kind` this instance has in the catalog (one counting query). */
   async count(kind: 'User' | 'Group'): Promise<number> {
     const { totalItems } = await this.catalog.queryEntities(
