@@ -277,7 +277,7 @@ describe('DeltaPlanner: the group directory, handed over by the walk and refresh
       catalog.apply(delta);
       return delta;
     };
-    return { dir, catalog, planner, groupPages, userChanged, advance: (ms: number) => (now += ms), at: () => now };
+    return { dir, catalog, planner, alice, groupPages, userChanged, advance: (ms: number) => (now += ms), at: () => now };
   }
 
   it('a plan after the walk handed its groups over reads none of them', async () => {
@@ -314,6 +314,23 @@ describe('DeltaPlanner: the group directory, handed over by the walk and refresh
     expect(pages).toEqual([1, 1]); // the refresh ran
     await userChanged();
     expect(catalog.entities.get('user:default/alice')?.spec?.memberOf).toEqual(['platform']);
+  });
+
+  it('the background read stops with the plan that started it (shutdown)', async () => {
+    const { dir, planner, alice, advance } = await world({ ttlMs: 60_000 });
+    await planner.plan({ users: new Set([String(alice.pk)]), groups: new Set() }); // loads the directory
+    const signals: Array<AbortSignal | undefined> = [];
+    const listGroups = dir.listGroups.bind(dir);
+    dir.listGroups = async request => {
+      signals.push(request.signal);
+      return listGroups(request);
+    };
+    advance(61_000);
+    const stopping = new AbortController();
+    await planner.plan({ users: new Set([String(alice.pk)]), groups: new Set() }, stopping.signal);
+    await new Promise(resolve => setTimeout(resolve, 10));
+    expect(signals.length).toBeGreaterThan(0);
+    for (const signal of signals) expect(signal).toBe(stopping.signal);
   });
 
   it('a group recorded by a targeted read after the walk began reading is newer than the walk: it is kept', async () => {

@@ -128,7 +128,7 @@ export class DeltaPlanner {
     const confirming = changes.confirming ?? { users: new Set(), groups: new Set() };
 
     if (!this.directory.loaded) await this.directory.reload(this.api, signal);
-    else if (this.directory.expired) this.refreshDirectory();
+    else if (this.directory.expired) this.refreshDirectory(signal);
     const before = await this.directory.index();
     const changedGroups = new Set([...changes.groups].map(normalizeGroupPk));
     const read = await this.readGroups([...changedGroups], signal);
@@ -185,13 +185,14 @@ export class DeltaPlanner {
   /**
    * Reads every group again without holding up the plan that found the directory expired
    * (it plans with the directory as it is, which deltas and the catalog keep current). The
-   * result replaces the directory between two plans; an empty list is ignored.
+   * result replaces the directory between two plans; an empty list is ignored. It stops with
+   * the plan that started it (shutdown).
    */
-  private refreshDirectory(): void {
+  private refreshDirectory(signal?: AbortSignal): void {
     if (this.refreshing) return;
     const startedAt = this.now();
     const { pageSize, concurrency } = this.options;
-    this.refreshing = readAllGroups(this.options.api, { pageSize, concurrency })
+    this.refreshing = readAllGroups(this.options.api, { pageSize, concurrency, signal })
       .then(groups => this.seedGroups(groups, startedAt))
       .catch(() => undefined) // the next expired plan tries again
       .finally(() => (this.refreshing = undefined));
