@@ -13,6 +13,7 @@ import { RecentDeltasView } from './events/RecentDeltasView';
 import { authentikTransformersExtensionPoint, TransformerRegistry } from './extensions';
 import { AuthentikEntityProvider, providerNameFor } from './incremental/AuthentikEntityProvider';
 import { StrandedEntityRepair } from './incremental/StrandedEntityRepair';
+import { SweepRecheck } from './incremental/SweepRecheck';
 import { WalkRemovalGuard } from './incremental/WalkRemovalGuard';
 import { deltaTopic } from './events/topics';
 import { createAuthentikMetrics } from './metrics';
@@ -81,6 +82,11 @@ export const catalogModuleAuthentik = createBackendModule({
             concurrency: instance.incremental.concurrency,
             groupIndexTtlMs: directoryTtlMs(instance),
           });
+          const removalGuard = new WalkRemovalGuard({
+            database: () => database.getClient(),
+            providerName: providerNameFor(instance.id),
+            rejectRemovalsAbovePercentage: instance.incremental.rejectRemovalsAbovePercentage,
+          });
           const provider = new AuthentikEntityProvider({
             config: instance,
             api,
@@ -91,10 +97,13 @@ export const catalogModuleAuthentik = createBackendModule({
             shutdownSignal: shutdown.signal,
             onGroupsRead: (groups, readStartedAt) => planner.seedGroups(groups, readStartedAt),
             onUserPagesRead: pages => planner.seedUserPages(pages),
-            removalGuard: new WalkRemovalGuard({
-              database: () => database.getClient(),
-              providerName: providerNameFor(instance.id),
-              rejectRemovalsAbovePercentage: instance.incremental.rejectRemovalsAbovePercentage,
+            removalGuard,
+            sweepRecheck: new SweepRecheck({
+              api,
+              sweptRefs: unmarked => removalGuard.sweptRefs(unmarked),
+              lookup: refs => catalogView.entitiesAt(refs),
+              mapping,
+              concurrency: instance.incremental.concurrency,
             }),
             strandedRepair: new StrandedEntityRepair({
               database: () => database.getClient(),

@@ -106,6 +106,7 @@ function faultSuite(database: TestDatabase) {
   afterEach(async () => {
     // A failed test must not leave the next one a damaged catalog: let a walk repair it.
     proxy?.setRule(undefined);
+    proxy?.setRewrite(undefined);
     if (h && catalogDifferences(await h.getEntities(), expectedCatalog(h.directory)).length > 0) {
       await h.runWalk({ timeoutMs: 30_000 });
       await matchesDirectory();
@@ -210,6 +211,31 @@ function faultSuite(database: TestDatabase) {
     expect(h.logs.find(/would remove \d+ Group entities/).length).toBeGreaterThan(0);
 
     await h.waitForCompletedWalk(completed, { timeoutMs: 30_000 });
+    await matchesDirectory();
+  }, 90_000);
+
+  it('a user the user list hides from a walk (a deletion and a creation shifted it) is read again and kept, not swept', async () => {
+    const completed = h.completedWalks();
+    const hidden = 'extra.user17';
+    const watch = watchCatalog(h, baseline);
+    // Same count, one user fewer on its page: what page numbers show a walk when a deletion
+    // and a creation land together while its window is in flight.
+    proxy.setRewrite((url, body) => {
+      if (url.pathname !== '/api/v3/core/users/') return body;
+      const page = body as { results?: Array<{ username: string }> };
+      return page.results ? { ...page, results: page.results.filter(user => user.username !== hidden) } : body;
+    });
+    try {
+      await h.triggerWalk();
+      await h.waitForCompletedWalk(completed, { timeoutMs: 30_000 });
+      await sleep(1500);
+    } finally {
+      proxy.setRewrite(undefined);
+    }
+    const { polls, missing } = await watch.stop();
+    expect(polls).toBeGreaterThan(3);
+    expect(missing).toEqual([]);
+    expect(h.logs.find(/did not see 1 user\(s\) that authentik still holds/).length).toBe(1);
     await matchesDirectory();
   }, 90_000);
 

@@ -25,6 +25,7 @@ import { fetchUserWindowPages, interpretUserWindow, readUserWindow, UserWindowPa
 import { RequestSlots } from '../util/RequestSlots';
 import { StrandedEntityRepair } from './StrandedEntityRepair';
 import { WalkProgress } from './WalkProgress';
+import { SweepRecheck } from './SweepRecheck';
 import { WalkRemovalGuard } from './WalkRemovalGuard';
 
 /** Per-burst resources handed to `next()`. */
@@ -83,6 +84,8 @@ export interface AuthentikEntityProviderOptions {
   strandedRepair?: StrandedEntityRepair;
   /** Fails a walk whose sweep would remove too many users or too many groups. */
   removalGuard?: WalkRemovalGuard;
+  /** Reads again the users the sweep would remove; those authentik still holds are kept. */
+  sweepRecheck?: SweepRecheck;
   /** Aborted when the backend shuts down: the burst in progress (and its waits) stop. */
   shutdownSignal?: AbortSignal;
   /**
@@ -389,6 +392,9 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       throw next.groups === 0 ? emptyDirectoryError() : noUsersError(next.groups);
     }
     this.options.onUserPagesRead?.(window.totalPages);
+    const kept = await this.recheckSwept(entities, state, cursor.walkId, context.signal);
+    entities.push(...kept);
+    next.users += kept.length;
     const unmarked = entities.map(e => stringifyEntityRef(e));
     try {
       await this.options.removalGuard?.check({ User: next.users, Group: next.groups }, unmarked);
@@ -405,6 +411,36 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     this.state = undefined;
     await this.options.strandedRepair?.afterWalk(next.users + next.groups, unmarked);
     return { done: true, entities: this.deferred(entities), cursor: next };
+  }
+
+  /**
+   * The users this walk did not see but whose entities its sweep would remove, read again
+   * (`SweepRecheck`): those authentik still holds are mapped as this walk would have, and
+   * go in its final batch, so the sweep keeps them.
+   */
+  private async recheckSwept(entities: Entity[], state: WalkState, walkId: string, signal: AbortSignal): Promise<Entity[]> {
+    const recheck = this.options.sweepRecheck;
+    if (!recheck) return [];
+    const { live, confirmedGone, unchecked } = await recheck.check(new Set(entities.map(e => stringifyEntityRef(e))), signal);
+    const kept: Entity[] = [];
+    for (const user of live) {
+      const claim = claimName(state.userClaims, userBaseName(user), user.pk, userNameSuffixes(user));
+      const entity = await mapUser(user, claim.name, state.groups, this.mapping, this.options.transformers?.user);
+      if (entity) kept.push(entity);
+    }
+    if (live.length > 0) {
+      this.options.logger.warn(
+        `authentik walk ${walkId} did not see ${live.length} user(s) that authentik still holds (the user list moved ` +
+          `while it was read): ${live.map(user => user.pk).join(', ')}; kept, not removed`,
+      );
+    }
+    if (confirmedGone > 0 || unchecked > 0) {
+      this.options.logger.info(
+        `authentik walk ${walkId} removes ${confirmedGone + unchecked} user(s) no longer in authentik's list` +
+          (unchecked > 0 ? ` (${confirmedGone} read again and gone, ${unchecked} not read again)` : ' (each read again: gone or inactive)'),
+      );
+    }
+    return kept;
   }
 
   /**

@@ -43,24 +43,31 @@ export class WalkRemovalGuard {
   }
 
   private async wouldRemove(unmarked: Set<string>): Promise<Record<WalkKind, number>> {
+    const counts: Record<WalkKind, number> = { User: 0, Group: 0 };
+    for (const ref of await this.sweptRefs(unmarked)) {
+      if (ref.startsWith('user:')) counts.User += 1;
+      else if (ref.startsWith('group:')) counts.Group += 1;
+    }
+    return counts;
+  }
+
+  /**
+   * The refs the engine's sweep would remove at the end of the current walk: those the
+   * previous walk marked that this walk has not marked again, nor holds in `unmarked`.
+   */
+  async sweptRefs(unmarked: ReadonlySet<string>): Promise<string[]> {
     const db = await this.options.database();
     const previous = await db('ingestions')
       .select('id')
       .where('provider_name', this.options.providerName)
       .whereNot('completion_ticket', 'open')
       .first();
-    const counts: Record<WalkKind, number> = { User: 0, Group: 0 };
-    if (!previous) return counts;
+    if (!previous) return [];
     const rows: Array<{ ref: string }> = await db('ingestion_mark_entities')
       .select('ingestion_mark_entities.ref')
       .join('ingestion_marks', 'ingestion_marks.id', 'ingestion_mark_entities.ingestion_mark_id')
       .where('ingestion_marks.ingestion_id', previous.id);
-    for (const { ref } of rows) {
-      if (unmarked.has(ref)) continue;
-      if (ref.startsWith('user:')) counts.User += 1;
-      else if (ref.startsWith('group:')) counts.Group += 1;
-    }
-    return counts;
+    return rows.map(row => row.ref).filter(ref => !unmarked.has(ref));
   }
 }
 

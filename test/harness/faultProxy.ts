@@ -15,6 +15,9 @@ export interface InjectedAnswer {
 /** Decides, per request URL (path and query), whether to answer it instead of authentik. */
 export type FaultRule = (url: URL) => InjectedAnswer | undefined;
 
+/** Changes authentik's JSON answer to a forwarded request (return it unchanged to pass it on). */
+export type JsonRewrite = (url: URL, body: unknown) => unknown;
+
 export interface FaultProxy {
   /** Root URL to configure as the provider's `baseUrl`. */
   readonly url: string;
@@ -22,6 +25,8 @@ export interface FaultProxy {
   readonly injected: number;
   /** Answer matching requests with the rule's answer; `undefined` forwards everything. */
   setRule(rule: FaultRule | undefined): void;
+  /** Rewrite authentik's JSON answers; `undefined` forwards them unchanged. */
+  setRewrite(rewrite: JsonRewrite | undefined): void;
   stop(): Promise<void>;
 }
 
@@ -44,6 +49,7 @@ export const EMPTY_LIST: InjectedAnswer = {
 
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let rule: FaultRule | undefined;
+  let rewrite: JsonRewrite | undefined;
   let injected = 0;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', target);
@@ -61,7 +67,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         upstream.headers.forEach((value, name) => {
           if (!['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(name)) headers[name] = value;
         });
-        const body = Buffer.from(await upstream.arrayBuffer());
+        let body = Buffer.from(await upstream.arrayBuffer());
+        if (rewrite && upstream.headers.get('content-type')?.includes('json')) {
+          body = Buffer.from(JSON.stringify(rewrite(url, JSON.parse(body.toString('utf8')))));
+        }
         res.writeHead(upstream.status, headers);
         res.end(body);
       },
@@ -80,6 +89,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     },
     setRule(next) {
       rule = next;
+    },
+    setRewrite(next) {
+      rewrite = next;
     },
     stop: () =>
       new Promise<void>(resolve => {
