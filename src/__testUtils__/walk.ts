@@ -2,7 +2,7 @@ import { Entity } from '@backstage/catalog-model';
 import { mockServices } from '@backstage/backend-test-utils';
 import { AuthentikApi } from '../client/AuthentikClient';
 import { AuthentikInstanceConfig } from '../config';
-import { AuthentikEntityProvider } from '../incremental/AuthentikEntityProvider';
+import { AuthentikEntityProvider, AuthentikEntityProviderOptions } from '../incremental/AuthentikEntityProvider';
 import { WalkCursor } from '../incremental/cursor';
 import { Transformers } from '../mapping/types';
 
@@ -42,8 +42,9 @@ export async function walkAll(
   api: AuthentikApi,
   config: AuthentikInstanceConfig = testInstanceConfig(),
   transformers?: Transformers,
+  options: Partial<AuthentikEntityProviderOptions> = {},
 ): Promise<Entity[]> {
-  const provider = new AuthentikEntityProvider({ config, api, logger: mockServices.logger.mock(), transformers });
+  const provider = new AuthentikEntityProvider({ config, api, logger: mockServices.logger.mock(), transformers, ...options });
   const entities: Entity[] = [];
   await provider.around(async context => {
     let cursor: WalkCursor | undefined;

@@ -1,11 +1,9 @@
-import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
+import { stringifyEntityRef } from '@backstage/catalog-model';
 import { mockServices } from '@backstage/backend-test-utils';
 import { AuthentikApi } from '../client/AuthentikClient';
 import { MemoryAuthentik } from '../__testUtils__/MemoryAuthentik';
 import { MemoryCatalog } from '../__testUtils__/MemoryCatalog';
 import { testInstanceConfig, walkAll } from '../__testUtils__/walk';
-import { AuthentikEntityProvider } from './AuthentikEntityProvider';
-import { WalkCursor } from './cursor';
 import { SweepRecheck, SweepRecheckOptions } from './SweepRecheck';
 
 const config = testInstanceConfig();
@@ -87,17 +85,7 @@ describe('AuthentikEntityProvider with a SweepRecheck', () => {
       },
     };
     const logger = mockServices.logger.mock();
-    const provider = new AuthentikEntityProvider({ config, api: hidden, logger, sweepRecheck: recheck() });
-    const emitted: Entity[] = [];
-    await provider.around(async context => {
-      let cursor: WalkCursor | undefined;
-      for (;;) {
-        const result = await provider.next(context, cursor);
-        emitted.push(...(result.entities ?? []).map(d => d.entity));
-        if (result.done) return;
-        cursor = result.cursor;
-      }
-    });
+    const emitted = await walkAll(hidden, config, undefined, { logger, sweepRecheck: recheck() });
     const carol = emitted.find(e => e.metadata.name === 'carol');
     expect(carol).toEqual(catalog.entities.get('user:default/carol'));
     expect(emitted.map(stringifyEntityRef).sort()).toEqual([...catalog.entities.keys()].sort());
