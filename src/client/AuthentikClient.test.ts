@@ -353,6 +353,67 @@ describe('AuthentikClient responses', () => {
     expect(requests).toHaveLength(1);
   });
 
+  it('listUsersLazily reads the same page as listUsers, the users only on read()', async () => {
+    const body = { ...usersPage, results: users.map(u => userJson(u, { attributes: { nested: [1] } })), autocomplete: {} };
+    serve('/core/users/', json(body));
+    const expected = await newClient().listUsers({ page: 1, pageSize: 20 });
+    const lazy = await newClient().listUsersLazily({ page: 1, pageSize: 20 });
+    expect(lazy!.pagination).toEqual(expected!.pagination);
+    expect(lazy!.read()).toEqual(expected!.results);
+    expect(() => lazy!.read()).toThrow('read once');
+  });
+
+  it('listUsersLazily: a body that does not start with the pagination is parsed at once, the same', async () => {
+    const { pagination, results } = usersPage;
+    serve('/core/users/', () => new HttpResponse(JSON.stringify({ results, pagination }), { headers: { 'Content-Type': 'application/json' } }));
+    const lazy = await newClient().listUsersLazily({ page: 1, pageSize: 20 });
+    expect(lazy!.pagination).toEqual(pagination);
+    expect(lazy!.read().map(u => u.pk)).toEqual(users.map(u => u.pk));
+  });
+
+  it('listUsersLazily: past the end is undefined; a refused token fails at once', async () => {
+    serve('/core/users/', json({ detail: 'Invalid page.' }, 404));
+    expect(await newClient().listUsersLazily({ page: 9, pageSize: 20 })).toBeUndefined();
+    serve('/core/users/', json({ detail: 'Token invalid/expired' }, 403));
+    expect(await failure(newClient().listUsersLazily({ page: 1, pageSize: 20 }))).toBeInstanceOf(AuthentikPermissionError);
+  });
+
+  it.each<[string, () => unknown, string, 'at once' | 'on read']>([
+    ['user with a string pk', () => pageJson([userJson(users[0], { pk: '1' })]), 'results.0.pk', 'on read'],
+    ['is_active not a boolean', () => pageJson([userJson(users[0], { is_active: 'yes' })]), 'results.0.is_active', 'on read'],
+    [
+      'pagination without count',
+      () => {
+        const page = pageJson([userJson(users[0])]);
+        const { count: _count, ...pagination } = page.pagination;
+        return { ...page, pagination };
+      },
+      'pagination.count',
+      'at once',
+    ],
+    ['next: null instead of 0', () => ({ ...usersPage, pagination: { ...usersPage.pagination, next: null } }), 'pagination.next', 'at once'],
+    ['no results', () => ({ pagination: usersPage.pagination }), 'results', 'at once'],
+  ])('listUsersLazily: %s → AuthentikResponseError naming %s, %s', async (_label, body, field, when) => {
+    serve('/core/users/', json(body()));
+    const read = newClient()
+      .listUsersLazily({ page: 1, pageSize: 20 })
+      .then(page => page!.read());
+    const error = await failure(read);
+    expect(error).toBeInstanceOf(AuthentikResponseError);
+    expect(error.message).toContain(field);
+    if (when === 'on read') {
+      const page = await newClient().listUsersLazily({ page: 1, pageSize: 20 });
+      expect(page!.pagination.count).toBe(1);
+    }
+  });
+
+  it('listUsersLazily: malformed JSON fails at once, saying "not JSON"', async () => {
+    serve('/core/users/', text('<html><body>Bad gateway page</body></html>'));
+    const error = await failure(newClient().listUsersLazily({ page: 1, pageSize: 20 }));
+    expect(error).toBeInstanceOf(AuthentikResponseError);
+    expect(error.message).toContain('not JSON');
+  });
+
   it('a group without a name → AuthentikResponseError naming results.0.name', async () => {
     const { name: _name, ...group } = groupJson(aGroup());
     serve('/core/groups/', json(pageJson([group])));

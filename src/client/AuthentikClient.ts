@@ -11,10 +11,12 @@ import { sleep } from '../util/sleep';
 import {
   AuthentikGroup,
   AuthentikPage,
+  AuthentikPagination,
   AuthentikUser,
   dashedGroupPk,
   groupPageSchema,
   groupSchema,
+  paginationSchema,
   toAuthentikUser,
   userPageWireSchema,
   userSchema,
@@ -69,6 +71,13 @@ export interface ListUsersRequest extends ListPageRequest {
  */
 export interface AuthentikApi {
   listUsers(request: ListUsersRequest): Promise<AuthentikPage<AuthentikUser> | PastTheEnd>;
+  /**
+   * `listUsers`, but the users are parsed and validated only when `read()` is called (the
+   * pagination at once). A full walk holds a window of pages until every one has been
+   * answered: as bytes outside the JavaScript heap they cost the garbage collector nothing.
+   * Optional: the walk uses `listUsers` when an implementation has no such method.
+   */
+  listUsersLazily?(request: ListUsersRequest): Promise<LazyUserPage | PastTheEnd>;
   listGroups(request: ListPageRequest): Promise<AuthentikPage<AuthentikGroup> | PastTheEnd>;
   getUser(pk: string, signal?: AbortSignal): Promise<AuthentikUser | Gone>;
   getGroup(pk: string, signal?: AbortSignal): Promise<AuthentikGroup | Gone>;
@@ -120,19 +129,38 @@ export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
    * is past the end.
    */
   async listUsers(request: ListUsersRequest): Promise<AuthentikPage<AuthentikUser> | undefined> {
-    const query = new URLSearchParams({
-      ordering: 'pk',
-      page: String(request.page),
-      page_size: String(request.pageSize),
-      include_groups: 'false',
-      include_roles: 'false',
-    });
-    if (request.activeOnly) query.set('is_active', 'true');
-    for (const type of request.types ?? []) query.append('type', type);
-    if (request.groupPk) query.set('groups_by_pk', toDashedUuid(request.groupPk));
-    if (request.lastUpdatedAfter !== undefined) query.set('last_updated__gt', isoTime(request.lastUpdatedAfter));
-    const page = await this.get(`/core/users/?${query}`, userPageWireSchema, PAST_THE_END, request.signal);
+    const page = await this.get(usersListPath(request), userPageWireSchema, PAST_THE_END, request.signal);
     return page && { pagination: page.pagination, results: page.results.map(toAuthentikUser) };
+  }
+
+  /**
+   * `listUsers` with the users left unparsed until `read()`: the body is kept as bytes and
+   * only its pagination is parsed and validated now. `read()` validates the whole page
+   * exactly as `listUsers` does (the same schema, the same errors).
+   */
+  async listUsersLazily(request: ListUsersRequest): Promise<LazyUserPage | undefined> {
+    const path = usersListPath(request);
+    const response = await this.request(path, PAST_THE_END, request.signal, true);
+    if (response.status === 404) {
+      return undefined;
+    }
+    const bytes = response.bytes;
+    const head = bytes && response.status >= 200 && response.status < 300 ? peekPagination(bytes) : undefined;
+    if (!bytes || head === undefined) {
+      // Another status (fails as `listUsers` fails), or a body not shaped as authentik
+      // shapes it (pagination first): parse it all now.
+      const page = this.parse(path, { status: response.status, body: bytes?.toString('utf8') ?? response.body }, userPageWireSchema);
+      return new LazyUserPage(page.pagination, () => page.results.map(toAuthentikUser));
+    }
+    const { pagination } = this.validate(path, response.status, { pagination: head }, paginationOnlySchema);
+    return new LazyUserPage(pagination, () => {
+      const page = this.parse(path, { status: response.status, body: bytes.toString('utf8') }, userPageWireSchema);
+      releaseBytes(bytes);
+      if (!samePagination(page.pagination, pagination)) {
+        throw new AuthentikResponseError(`GET /api/v3${path}`, response.status, 'the page contradicts its own pagination');
+      }
+      return page.results.map(toAuthentikUser);
+    });
   }
 
   /** One page of groups ordered by pk, without embedded members, roles or children. */
@@ -210,23 +238,28 @@ export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
     } catch {
       throw new AuthentikResponseError(request, response.status, `body is not JSON (starts with ${JSON.stringify(response.body.slice(0, 40))})`);
     }
+    return this.validate(path, response.status, json, schema);
+  }
+
+  private validate<T extends z.ZodType>(path: string, status: number, json: unknown, schema: T): z.infer<T> {
+    const request = `GET /api/v3${path}`;
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       const issues = parsed.error.issues
         .slice(0, 3)
         .map(issue => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
         .join('; ');
-      throw new AuthentikResponseError(request, response.status, issues);
+      throw new AuthentikResponseError(request, status, issues);
     }
     return parsed.data;
   }
 
   /** GET with retries; resolves with any non-transient status for the caller to judge. */
-  private async request(path: string, gone: string, signal?: AbortSignal): Promise<FetchedResponse> {
+  private async request(path: string, gone: string, signal?: AbortSignal, raw = false): Promise<FetchedResponse> {
     const request = `GET /api/v3${path}`;
     const maxRetryAfterMs = this.options.maxRetryAfterMs ?? 60_000;
     try {
-      return await pRetry(() => this.attempt(path, request, gone, signal), {
+      return await pRetry(() => this.attempt(path, request, gone, signal, raw), {
         retries: this.options.retries ?? 4,
         minTimeout: this.options.minRetryDelayMs ?? 500,
         factor: 2,
@@ -255,7 +288,14 @@ export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
     }
   }
 
-  private async attempt(path: string, request: string, gone: string, signal?: AbortSignal): Promise<FetchedResponse> {
+  /** One request; `raw`: a 2xx body is kept as bytes (`bytes`), not decoded (`body` is then ""). */
+  private async attempt(
+    path: string,
+    request: string,
+    gone: string,
+    signal?: AbortSignal,
+    raw = false,
+  ): Promise<FetchedResponse> {
     signal?.throwIfAborted();
     const started = performance.now();
     // One controller per request, released when it ends: timers and listeners on the
@@ -267,13 +307,19 @@ export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
     signal?.addEventListener('abort', onAbort, { once: true });
     let response: Response;
     let body: string;
+    let bytes: Buffer | undefined;
     let contentType: string;
     try {
       response = await this.fetchImpl(`${this.options.baseUrl}/api/v3${path}`, {
         headers: { Authorization: `Bearer ${this.options.token}`, Accept: 'application/json' },
         signal: controller.signal,
       });
-      body = await response.text();
+      if (raw) {
+        bytes = Buffer.from(await response.arrayBuffer());
+        body = response.status >= 200 && response.status < 300 ? '' : bytes.toString('utf8');
+      } else {
+        body = await response.text();
+      }
       contentType = response.headers.get('content-type') ?? '';
     } catch (error) {
       this.options.onRequest?.({ path, durationMs: performance.now() - started });
@@ -299,7 +345,91 @@ export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
       // nothing about what authentik holds. Transient; never read as "gone".
       throw new RetryableFailure(404, `404 that is not authentik's ${JSON.stringify({ detail: gone })} (${describeForeign(contentType, body)})`);
     }
-    return { status: response.status, body };
+    return { status: response.status, body, bytes };
+  }
+}
+
+/**
+ * A page of users whose users are parsed and validated on `read()` (see
+ * `AuthentikApi.listUsersLazily`). Read once: the bytes are let go as they are parsed.
+ */
+export class LazyUserPage {
+  private reader?: () => AuthentikUser[];
+
+  constructor(
+    readonly pagination: AuthentikPagination,
+    read: () => AuthentikUser[],
+  ) {
+    this.reader = read;
+  }
+
+  /** The page's users, validated; throws the validation error of a malformed page. */
+  read(): AuthentikUser[] {
+    const reader = this.reader;
+    if (!reader) throw new Error('a page of users is read once');
+    this.reader = undefined;
+    return reader();
+  }
+}
+
+/** The path of a page of users (see `listUsers`). */
+function usersListPath(request: ListUsersRequest): string {
+  const query = new URLSearchParams({
+    ordering: 'pk',
+    page: String(request.page),
+    page_size: String(request.pageSize),
+    include_groups: 'false',
+    include_roles: 'false',
+  });
+  if (request.activeOnly) query.set('is_active', 'true');
+  for (const type of request.types ?? []) query.append('type', type);
+  if (request.groupPk) query.set('groups_by_pk', toDashedUuid(request.groupPk));
+  if (request.lastUpdatedAfter !== undefined) query.set('last_updated__gt', isoTime(request.lastUpdatedAfter));
+  return `/core/users/?${query}`;
+}
+
+const RESULTS_KEY = Buffer.from(',"results":');
+const paginationOnlySchema = z.object({ pagination: paginationSchema });
+
+/**
+ * The pagination of a page, from the part of the body before its results (authentik writes
+ * `{"pagination": {…}, "results": […], …}`); `undefined` when the body does not start so.
+ * Only numbers precede the results, so the first `,"results":` is the page's own key.
+ */
+function peekPagination(bytes: Buffer): unknown {
+  const end = bytes.indexOf(RESULTS_KEY);
+  if (end < 0) return undefined;
+  try {
+    const head: unknown = JSON.parse(`${bytes.toString('utf8', 0, end)}}`);
+    return typeof head === 'object' && head !== null && 'pagination' in head ? head.pagination : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function samePagination(a: AuthentikPagination, b: AuthentikPagination): boolean {
+  return (
+    a.next === b.next &&
+    a.previous === b.previous &&
+    a.count === b.count &&
+    a.current === b.current &&
+    a.total_pages === b.total_pages &&
+    a.start_index === b.start_index &&
+    a.end_index === b.end_index
+  );
+}
+
+/**
+ * Frees the memory of bytes no longer needed now, not when the collector gets to their
+ * (by then often old) Buffer: their ArrayBuffer is moved into a new one that dies at once.
+ */
+function releaseBytes(bytes: Buffer): void {
+  const buffer = bytes.buffer;
+  if (bytes.byteOffset !== 0 || bytes.byteLength !== buffer.byteLength || !(buffer instanceof ArrayBuffer)) return;
+  try {
+    structuredClone(buffer, { transfer: [buffer] });
+  } catch {
+    // Not transferable (already detached, or shared): the collector frees it as before.
   }
 }
 
@@ -332,6 +462,8 @@ function describeForeign(contentType: string, body: string): string {
 interface FetchedResponse {
   status: number;
   body: string;
+  /** The body as bytes, in `raw` mode. */
+  bytes?: Buffer;
 }
 
 function describeDetail(body: string): string {

@@ -21,7 +21,7 @@ import { MappingOptions, Transformers } from '../mapping/types';
 import { sleep } from '../util/sleep';
 import { WalkCursor, walkCursorSchema } from './cursor';
 import { readAllGroups } from '../readers/readAllGroups';
-import { fetchUserWindowPages, interpretUserWindow, readUserWindow, UserWindowPages } from '../readers/readUserWindow';
+import { fetchUserWindowPages, readUserWindow, scanUserWindow, UserWindowPages } from '../readers/readUserWindow';
 import { RequestSlots } from '../util/RequestSlots';
 import { StrandedEntityRepair } from './StrandedEntityRepair';
 import { WalkProgress } from './WalkProgress';
@@ -348,7 +348,16 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     // one is mapped and the engine stores it.
     const ahead = cursor.page + this.pagesPerWindow();
     if (!this.burstEndsFirst(context)) this.readAhead(cursor.walkId, ahead, pages, context, state.totalPages);
-    const window = interpretUserWindow(await pages, cursor);
+    const scan = scanUserWindow(await pages, cursor);
+    // Each page is parsed as the mapping gets to it: a window's users are never all held at once.
+    const entities: Entity[] = [];
+    for (const user of scan.users ?? []) {
+      const claim = claimName(state.userClaims, userBaseName(user), user.pk, userNameSuffixes(user));
+      if (claim.collision) this.warnCollision('user', { ...claim.collision, raw: user.username });
+      const entity = await mapUser(user, claim.name, state.groups, this.mapping, this.options.transformers?.user);
+      if (entity) entities.push(entity);
+    }
+    const window = scan.end();
     state.totalPages = window.totalPages;
     this.options.observer?.onPage?.('users', window.requests);
     if (window.nextPage !== ahead || window.done) this.prefetched = undefined; // read ahead for nothing
@@ -367,13 +376,6 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       anchorFirstPk: moved ? window.lastPageFirstPk : undefined,
     };
 
-    const entities: Entity[] = [];
-    for (const user of window.users) {
-      const claim = claimName(state.userClaims, userBaseName(user), user.pk, userNameSuffixes(user));
-      if (claim.collision) this.warnCollision('user', { ...claim.collision, raw: user.username });
-      const entity = await mapUser(user, claim.name, state.groups, this.mapping, this.options.transformers?.user);
-      if (entity) entities.push(entity);
-    }
     this.options.observer?.onEntities?.('User', entities.length);
 
     const next = {

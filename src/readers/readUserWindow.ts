@@ -1,6 +1,6 @@
 import { AuthentikApi } from '../client/AuthentikClient';
 import { AuthentikResponseError } from '../client/errors';
-import { AuthentikPage, AuthentikUser } from '../client/schemas';
+import { AuthentikPagination, AuthentikUser } from '../client/schemas';
 import { RequestSlots } from '../util/RequestSlots';
 
 export interface UserWindowRequest {
@@ -76,12 +76,22 @@ export type UserWindowPagesRequest = Omit<UserWindowRequest, 'afterPk' | 'anchor
   anchorAfter?: Promise<unknown>;
 };
 
+/**
+ * A page of users as read: its pagination, and its users on `read()` (parsed then, with
+ * `AuthentikApi.listUsersLazily`: a window's pages wait for each other as bytes).
+ */
+export interface UserPage {
+  pagination: AuthentikPagination;
+  /** The users; called at most once per page. */
+  read(): AuthentikUser[];
+}
+
 /** The pages of one window as authentik served them, consistent with each other. */
 export interface UserWindowPages {
   page: number;
   concurrency: number;
   /** The anchor page (`page - 1`, if any) first, then the window's own pages; undefined past the end. */
-  responses: (AuthentikPage<AuthentikUser> | undefined)[];
+  responses: (UserPage | undefined)[];
   hasAnchor: boolean;
   count: number;
   totalPages: number;
@@ -100,15 +110,17 @@ export async function fetchUserWindowPages(api: AuthentikApi, request: UserWindo
     ...(anchorPage ? [anchorPage] : []),
     ...Array.from({ length: request.concurrency }, (_, i) => request.page + i),
   ];
-  const read = (page: number) => {
-    const call = () =>
-      api.listUsers({
-        page,
-        pageSize: request.pageSize,
-        activeOnly: request.activeOnly,
-        types: request.types,
-        signal: request.signal,
-      });
+  const read = (page: number): Promise<UserPage | undefined> => {
+    const listRequest = {
+      page,
+      pageSize: request.pageSize,
+      activeOnly: request.activeOnly,
+      types: request.types,
+      signal: request.signal,
+    };
+    const call = api.listUsersLazily
+      ? () => api.listUsersLazily!(listRequest)
+      : () => api.listUsers(listRequest).then(read => read && { pagination: read.pagination, read: () => read.results });
     return request.slots ? request.slots.run(call) : call();
   };
   let requests = 0;
@@ -118,7 +130,7 @@ export async function fetchUserWindowPages(api: AuthentikApi, request: UserWindo
       pages.map(page => (page === anchorPage && anchorAfter ? anchorAfter.then(() => read(page)) : read(page))),
     );
     requests += pages.length;
-    const present = responses.filter((r): r is AuthentikPage<AuthentikUser> => r !== undefined);
+    const present = responses.filter((r): r is UserPage => r !== undefined);
     const count = present[0]?.pagination.count ?? 0;
     if (!present.every(r => r.pagination.count === count)) {
       continue; // The list changed while this window was fetched: read it again.
@@ -149,51 +161,83 @@ export function interpretUserWindow(
   read: UserWindowPages,
   position: Pick<UserWindowRequest, 'afterPk' | 'anchorFirstPk'>,
 ): UserWindow {
+  const scan = scanUserWindow(read, position);
+  if (!scan.users) return { ...scan.end(), users: [] };
+  const users = [...scan.users];
+  return { ...scan.end(), users };
+}
+
+/**
+ * `interpretUserWindow` one page at a time: `users` parses each page as it gets to it and
+ * yields the window's users in order (a page's users are not kept once yielded); `end()`
+ * says where the window ends, once `users` has been iterated to its end. Without `users`,
+ * the window is not read (the anchor moved: see `UserWindow.shifted` and `nextPage`).
+ */
+export function scanUserWindow(
+  read: UserWindowPages,
+  position: Pick<UserWindowRequest, 'afterPk' | 'anchorFirstPk'>,
+): { users?: Iterable<AuthentikUser>; end(): Omit<UserWindow, 'users'> } {
   const { responses, count, totalPages, requests } = read;
+  let anchorUsers: AuthentikUser[] | undefined;
   if (read.hasAnchor) {
     const anchorPage = read.page - 1;
-    const first = responses[0]?.results[0];
-    const stay = { users: [], afterPk: position.afterPk, done: false, count, totalPages, requests };
+    anchorUsers = responses[0]?.read() ?? [];
+    const first = anchorUsers[0];
+    const stay = { afterPk: position.afterPk, done: false, count, totalPages, requests };
     if (position.anchorFirstPk !== undefined && first?.pk !== position.anchorFirstPk) {
       // Something before the anchor changed since the previous window read it, possibly
       // while that window's pages were in flight: a user may have slid, unseen, from one
       // of its pages into an earlier one. Only a re-read of that window is sure to see it.
-      return { ...stay, nextPage: read.page, shifted: true };
+      return { end: () => ({ ...stay, nextPage: read.page, shifted: true }) };
     }
     if (!first || first.pk > position.afterPk) {
       // The list shrank by a page or more before our position: step back and re-anchor.
-      return { ...stay, nextPage: anchorPage, shifted: false };
+      return { end: () => ({ ...stay, nextPage: anchorPage, shifted: false }) };
     }
   }
 
-  const users: AuthentikUser[] = [];
   let last = position.afterPk;
-  for (const response of responses) {
-    for (const user of response?.results ?? []) {
-      if (user.pk <= position.afterPk) continue;
-      if (users.length > 0 && user.pk <= users[users.length - 1].pk) {
-        if (user.pk === users[users.length - 1].pk) continue;
-        throw new AuthentikResponseError(
-          'GET /api/v3/core/users/?ordering=pk',
-          200,
-          'users are not ordered by pk; this authentik version ignores ordering=pk',
-        );
+  let lastPageFirstPk: number | undefined;
+  let ended = false;
+  function* users(): Generator<AuthentikUser> {
+    let previous: number | undefined;
+    for (let i = 0; i < responses.length; i++) {
+      const response = responses[i];
+      const results = i === 0 && anchorUsers ? anchorUsers : (response?.read() ?? []);
+      if (i === 0) anchorUsers = undefined;
+      if (i === responses.length - 1) lastPageFirstPk = results[0]?.pk;
+      for (const user of results) {
+        if (user.pk <= position.afterPk) continue;
+        if (previous !== undefined && user.pk <= previous) {
+          if (user.pk === previous) continue;
+          throw new AuthentikResponseError(
+            'GET /api/v3/core/users/?ordering=pk',
+            200,
+            'users are not ordered by pk; this authentik version ignores ordering=pk',
+          );
+        }
+        previous = user.pk;
+        last = user.pk;
+        yield user;
       }
-      users.push(user);
-      last = user.pk;
     }
+    ended = true;
   }
   const lastResponse = responses[responses.length - 1];
-  const done = !lastResponse || lastResponse.pagination.next === 0;
   return {
-    users,
-    nextPage: read.page + read.concurrency,
-    afterPk: last,
-    done,
-    shifted: false,
-    lastPageFirstPk: lastResponse?.results[0]?.pk,
-    count,
-    totalPages,
-    requests,
+    users: users(),
+    end: () => {
+      if (!ended) throw new Error('the end of a window is known once its users have been read');
+      return {
+        nextPage: read.page + read.concurrency,
+        afterPk: last,
+        done: !lastResponse || lastResponse.pagination.next === 0,
+        shifted: false,
+        lastPageFirstPk,
+        count,
+        totalPages,
+        requests,
+      };
+    },
   };
 }
