@@ -352,7 +352,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     // Each page is parsed as the mapping gets to it: a window's users are never all held at once.
     const entities: Entity[] = [];
     for (const user of scan.users ?? []) {
-      const claim = claimName(state.userClaims, userBaseName(user), user.pk, userNameSuffixes(user));
+      const claim = claimName(state.userClaims, userBaseName(user), user.pk, () => userNameSuffixes(user));
       if (claim.collision) this.warnCollision('user', { ...claim.collision, raw: user.username });
       const entity = await mapUser(user, claim.name, state.groups, this.mapping, this.options.transformers?.user);
       if (entity) entities.push(entity);
@@ -605,7 +605,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       });
       for (const user of window.users) {
         if (user.pk > cursor.afterPk) break;
-        claimName(state.userClaims, userBaseName(user), user.pk, userNameSuffixes(user));
+        claimName(state.userClaims, userBaseName(user), user.pk, () => userNameSuffixes(user));
       }
       if (window.done) break;
       page = window.nextPage;

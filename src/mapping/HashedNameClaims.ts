@@ -25,7 +25,9 @@ export class HashedNameClaims {
   }
 
   get(name: string): number | undefined {
-    const [h1, h2] = hash64(name);
+    hash64(name);
+    const h1 = hashed1;
+    const h2 = hashed2;
     for (let slot = h1 & this.mask; ; slot = (slot + 1) & this.mask) {
       if (this.values[slot] === 0) return undefined;
       if (this.hashes[slot] === h1 && this.checks[slot] === h2) return this.values[slot] - 1;
@@ -34,8 +36,8 @@ export class HashedNameClaims {
 
   set(name: string, pk: number): void {
     if ((this.count + 1) * 2 > this.mask + 1) this.grow();
-    const [h1, h2] = hash64(name);
-    this.insert(h1, h2, pk + 1);
+    hash64(name);
+    this.insert(hashed1, hashed2, pk + 1);
   }
 
   private insert(h1: number, h2: number, stored: number): void {
@@ -68,8 +70,12 @@ export class HashedNameClaims {
   }
 }
 
-/** Two independent 32-bit hashes of a string (cyrb53's mixing). */
-function hash64(text: string): [number, number] {
+/** `hash64`'s result (no array per call: a walk hashes every user's name twice). */
+let hashed1 = 0;
+let hashed2 = 0;
+
+/** Two independent 32-bit hashes of a string (cyrb53's mixing), into `hashed1` and `hashed2`. */
+function hash64(text: string): void {
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
   for (let i = 0; i < text.length; i++) {
@@ -79,5 +85,6 @@ function hash64(text: string): [number, number] {
   }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return [h1 | 0, h2 | 0];
+  hashed1 = h1 | 0;
+  hashed2 = h2 | 0;
 }

@@ -34,7 +34,7 @@ export function defaultUserEntity(
   const displayName = user.name.trim() || user.username;
   const base = userBaseName(user);
   const email = user.email.trim();
-  const location = `url:${context.baseUrl}/`;
+  const location = locationOf(context.baseUrl);
   // Built as literals with properties added in place, not spread: a walk maps every user.
   const annotations: Record<string, string> = {
     'backstage.io/managed-by-location': location,
@@ -56,6 +56,18 @@ export function defaultUserEntity(
 }
 
 const HTTP_URL = /^https?:\/\//i;
+
+let lastBaseUrl: string | undefined;
+let lastLocation = '';
+
+/** `url:<baseUrl>/`, one string for every user of an instance (not one per entity). */
+function locationOf(baseUrl: string): string {
+  if (baseUrl !== lastBaseUrl) {
+    lastBaseUrl = baseUrl;
+    lastLocation = `url:${baseUrl}/`;
+  }
+  return lastLocation;
+}
 
 /** The entity name a user gets unless an older user already holds it. */
 export function userBaseName(user: AuthentikUser): string {

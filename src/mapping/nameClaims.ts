@@ -30,14 +30,14 @@ export function claimName<K extends string | number>(
   claims: NameClaimsTable<K>,
   base: string,
   key: K,
-  suffixes: string[],
+  suffixes: string[] | (() => string[]),
 ): { name: string; collision?: NameCollision } {
   const owner = claims.get(base);
   if (owner === undefined || owner === key) {
     claims.set(base, key);
     return { name: base };
   }
-  for (const suffix of suffixes) {
+  for (const suffix of typeof suffixes === 'function' ? suffixes() : suffixes) {
     const candidate = disambiguatedName(base, suffix);
     const candidateOwner = claims.get(candidate);
     if (candidateOwner === undefined || candidateOwner === key) {

@@ -2,7 +2,7 @@ import { UserEntity } from '@backstage/catalog-model';
 import { AuthentikUser } from '../client/schemas';
 import { defaultUserEntity } from './defaultTransformers';
 import { GroupMemberships } from './groupIndex';
-import { MappingOptions, UserTransformer } from './types';
+import { MappingOptions, TransformerContext, UserTransformer } from './types';
 
 const SERVICE_ACCOUNT_TYPES = new Set(['service_account', 'internal_service_account']);
 
@@ -24,6 +24,18 @@ export function userNameSuffixes(user: AuthentikUser): string[] {
   return [String(user.pk), `u${user.pk}`];
 }
 
+const contexts = new WeakMap<MappingOptions, TransformerContext>();
+
+/** The transformer context of `options`, one object for all the users mapped with them. */
+function contextOf(options: MappingOptions): TransformerContext {
+  let context = contexts.get(options);
+  if (!context || context.instanceId !== options.instanceId || context.baseUrl !== options.baseUrl) {
+    context = { instanceId: options.instanceId, baseUrl: options.baseUrl };
+    contexts.set(options, context);
+  }
+  return context;
+}
+
 /**
  * The User entity of an eligible user (or `undefined`): `name` already made unique,
  * memberships resolved through the group index (excluded groups dropped), then the
@@ -39,7 +51,7 @@ export async function mapUser(
   if (!isEligibleUser(user, options)) {
     return undefined;
   }
-  const context = { instanceId: options.instanceId, baseUrl: options.baseUrl };
+  const context = contextOf(options);
   const entity = defaultUserEntity(user, name, groups.memberOf(user.groups), context);
   return transform ? transform(entity, user, context) : entity;
 }
