@@ -627,7 +627,13 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
 
   private deferred(entities: Entity[]): DeferredEntity[] {
     const locationKey = this.getProviderName();
-    return entities.map(entity => ({ entity, locationKey }));
+    // Filled, not a literal (see `defaultUserEntity`): these live until the engine is done.
+    return entities.map(entity => {
+      const deferred = {} as DeferredEntity;
+      deferred.entity = entity;
+      deferred.locationKey = locationKey;
+      return deferred;
+    });
   }
 
   private warnCollision(kind: 'user' | 'group', collision: NameCollision): void {

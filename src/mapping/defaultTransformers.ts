@@ -35,24 +35,34 @@ export function defaultUserEntity(
   const base = userBaseName(user);
   const email = user.email.trim();
   const location = locationOf(context.baseUrl);
-  // Built as literals with properties added in place, not spread: a walk maps every user.
-  const annotations: Record<string, string> = {
-    'backstage.io/managed-by-location': location,
-    'backstage.io/managed-by-origin-location': location,
-    [ANNOTATION_USER_PK]: String(user.pk),
-    [ANNOTATION_USER_UID]: user.uid,
-    [ANNOTATION_USERNAME]: user.username,
-  };
+  // Every object is made empty and filled, not written as a literal: V8 keeps statistics per
+  // object literal, and moves one whose objects it once found all alive at a scavenge (a
+  // batch of entities waits for the engine) to "pretenured": from then on, for the life of
+  // the process, its objects are made in the old generation, which only a full GC empties.
+  // Objects made empty carry no such statistics. (Nor spread: a walk maps every user.)
+  const annotations: Record<string, string> = {};
+  annotations['backstage.io/managed-by-location'] = location;
+  annotations['backstage.io/managed-by-origin-location'] = location;
+  annotations[ANNOTATION_USER_PK] = String(user.pk);
+  annotations[ANNOTATION_USER_UID] = user.uid;
+  annotations[ANNOTATION_USERNAME] = user.username;
   if (name !== base) annotations[ANNOTATION_NAME_TAKEN] = base;
-  const profile: UserEntity['spec']['profile'] = { displayName };
+  const profile: UserEntity['spec']['profile'] = {};
+  profile.displayName = displayName;
   if (email) profile.email = email;
   if (user.avatar && HTTP_URL.test(user.avatar)) profile.picture = user.avatar;
-  return {
-    apiVersion: 'backstage.io/v1alpha1',
-    kind: 'User',
-    metadata: { name, annotations },
-    spec: { profile, memberOf },
-  };
+  const metadata = {} as UserEntity['metadata'];
+  metadata.name = name;
+  metadata.annotations = annotations;
+  const spec = {} as UserEntity['spec'];
+  spec.profile = profile;
+  spec.memberOf = memberOf;
+  const entity = {} as UserEntity;
+  entity.apiVersion = 'backstage.io/v1alpha1';
+  entity.kind = 'User';
+  entity.metadata = metadata;
+  entity.spec = spec;
+  return entity;
 }
 
 const HTTP_URL = /^https?:\/\//i;
