@@ -66,8 +66,9 @@ export class CatalogServiceView implements CatalogView {
   }
 
   /**
-   * The entities at these refs, as far as this view compares them (`RecentDeltasView`);
-   * undefined where the catalog holds none.
+   * The entities at these refs (kind, name, annotations, memberships and group relations);
+   * undefined where the catalog holds none. `RecentDeltasView` compares them with the
+   * deltas it keeps; `SweepRecheck` takes the users' pks from them.
    */
   async entitiesAt(refs: string[]): Promise<Array<Entity | undefined>> {
     const { items } = await this.catalog.getEntitiesByRefs(
