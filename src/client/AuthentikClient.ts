@@ -6,6 +6,8 @@ import {
   AuthentikResponseError,
   AuthentikUnavailableError,
 } from './errors';
+import { fetchGet, HttpAnswer, HttpGet, nodeHttpGet } from './httpTransport';
+import { jsonText } from './jsonText';
 import { parseRetryAfter } from './retryAfter';
 import { sleep } from '../util/sleep';
 import {
@@ -37,6 +39,7 @@ export interface AuthentikClientOptions {
   requestTimeoutMs?: number;
   /** Called for every HTTP request made (for metrics and benchmarks). */
   onRequest?: (info: { path: string; status?: number; durationMs: number }) => void;
+  /** A `fetch` to send requests with instead of `node:http` (tests). */
   fetch?: typeof fetch;
 }
 
@@ -117,10 +120,10 @@ class RetryableFailure extends Error {
  * bounded retries of what is transient. It knows nothing about the catalog.
  */
 export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
-  private readonly fetchImpl: typeof fetch;
+  private readonly httpGet: HttpGet;
 
   constructor(private readonly options: AuthentikClientOptions) {
-    this.fetchImpl = options.fetch ?? fetch;
+    this.httpGet = options.fetch ? fetchGet(options.fetch) : nodeHttpGet();
   }
 
   /**
@@ -149,12 +152,12 @@ export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
     if (!bytes || head === undefined) {
       // Another status (fails as `listUsers` fails), or a body not shaped as authentik
       // shapes it (pagination first): parse it all now.
-      const page = this.parse(path, { status: response.status, body: bytes?.toString('utf8') ?? response.body }, userPageWireSchema);
+      const page = this.parse(path, { status: response.status, body: bytes && response.status >= 200 && response.status < 300 ? jsonText(bytes) : response.body }, userPageWireSchema);
       return new LazyUserPage(page.pagination, () => page.results.map(toAuthentikUser));
     }
     const { pagination } = this.validate(path, response.status, { pagination: head }, paginationOnlySchema);
     return new LazyUserPage(pagination, () => {
-      const page = this.parse(path, { status: response.status, body: bytes.toString('utf8') }, userPageWireSchema);
+      const page = this.parse(path, { status: response.status, body: jsonText(bytes) }, userPageWireSchema);
       releaseBytes(bytes);
       if (!samePagination(page.pagination, pagination)) {
         throw new AuthentikResponseError(`GET /api/v3${path}`, response.status, 'the page contradicts its own pagination');
@@ -305,22 +308,13 @@ export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
     const timer = setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
-    let response: Response;
-    let body: string;
-    let bytes: Buffer | undefined;
-    let contentType: string;
+    let response: HttpAnswer;
     try {
-      response = await this.fetchImpl(`${this.options.baseUrl}/api/v3${path}`, {
-        headers: { Authorization: `Bearer ${this.options.token}`, Accept: 'application/json' },
-        signal: controller.signal,
-      });
-      if (raw) {
-        bytes = Buffer.from(await response.arrayBuffer());
-        body = response.status >= 200 && response.status < 300 ? '' : bytes.toString('utf8');
-      } else {
-        body = await response.text();
-      }
-      contentType = response.headers.get('content-type') ?? '';
+      response = await this.httpGet(
+        `${this.options.baseUrl}/api/v3${path}`,
+        { Authorization: `Bearer ${this.options.token}`, Accept: 'application/json' },
+        controller.signal,
+      );
     } catch (error) {
       this.options.onRequest?.({ path, durationMs: performance.now() - started });
       if (signal?.aborted) throw error;
@@ -329,6 +323,11 @@ export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
+    const bytes = response.body;
+    const ok = response.status >= 200 && response.status < 300;
+    // A success is JSON to parse (see `jsonText`); anything else is text for an error message.
+    const body = ok ? (raw ? '' : jsonText(bytes)) : bytes.toString('utf8');
+    const contentType = response.header('content-type') ?? '';
     this.options.onRequest?.({ path, status: response.status, durationMs: performance.now() - started });
     if (response.status === 401 || response.status === 403) {
       throw new AuthentikPermissionError(request, response.status, describeDetail(body));
@@ -337,7 +336,7 @@ export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
       throw new RetryableFailure(
         response.status,
         `${response.status}${describeDetail(body) ? `: ${describeDetail(body)}` : ''}`,
-        parseRetryAfter(response.headers.get('retry-after')),
+        parseRetryAfter(response.header('retry-after') ?? null),
       );
     }
     if (response.status === 404 && !isAuthentiksOwn404(contentType, body, gone)) {
@@ -345,7 +344,15 @@ export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
       // nothing about what authentik holds. Transient; never read as "gone".
       throw new RetryableFailure(404, `404 that is not authentik's ${JSON.stringify({ detail: gone })} (${describeForeign(contentType, body)})`);
     }
-    return { status: response.status, body, bytes };
+    if (response.status >= 300 && response.status < 400) {
+      const location = response.header('location');
+      throw new AuthentikResponseError(
+        request,
+        response.status,
+        `a redirect${location ? ` to ${location}` : ''}, not followed: set catalog.providers.authentik.baseUrl to the address authentik serves its API at`,
+      );
+    }
+    return { status: response.status, body, bytes: raw ? bytes : undefined };
   }
 }
 

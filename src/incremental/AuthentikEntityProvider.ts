@@ -108,6 +108,17 @@ export interface WalkObserver {
 /** The engine schedules its task with a timeout of `burstLength` plus this. */
 const ENGINE_TASK_MARGIN_MS = 60_000;
 
+/**
+ * Users mapped between two turns of the event loop. Mapping a window takes tens of
+ * milliseconds of CPU; without a turn, the answers of the next window's requests wait in
+ * their sockets and the freed request slots stay idle until the whole window is mapped.
+ */
+const USERS_BETWEEN_YIELDS = 100;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise(resolve => setImmediate(resolve));
+}
+
 /** The engine's database key for an instance: never change it between releases. */
 export function providerNameFor(instanceId: string): string {
   return `authentik:${instanceId}`;
@@ -351,7 +362,12 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     const scan = scanUserWindow(await pages, cursor);
     // Each page is parsed as the mapping gets to it: a window's users are never all held at once.
     const entities: Entity[] = [];
+    let sinceYield = 0;
     for (const user of scan.users ?? []) {
+      if (++sinceYield === USERS_BETWEEN_YIELDS) {
+        sinceYield = 0;
+        await yieldToEventLoop();
+      }
       const claim = claimName(state.userClaims, userBaseName(user), user.pk, () => userNameSuffixes(user));
       if (claim.collision) this.warnCollision('user', { ...claim.collision, raw: user.username });
       const entity = await mapUser(user, claim.name, state.groups, this.mapping, this.options.transformers?.user);
