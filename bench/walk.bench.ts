@@ -166,7 +166,7 @@ function expectedFrom(directory: DemoDirectory): Expected {
 
 function runWorker(input: WalkWorkerInput): Promise<WalkWorkerResult> {
   return new Promise(resolve => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', WORKER, JSON.stringify(input)], {
+    const child = spawn(process.execPath, [...(process.env.BENCH_WORKER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), '--expose-gc', '--import', 'tsx', WORKER, JSON.stringify(input)], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -7,7 +7,6 @@ import {
   AuthentikUnavailableError,
 } from './errors';
 import { fetchGet, HttpAnswer, HttpGet, nodeHttpGet } from './httpTransport';
-import { jsonText } from './jsonText';
 import { parseRetryAfter } from './retryAfter';
 import { sleep } from '../util/sleep';
 import {
@@ -152,12 +151,12 @@ export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
     if (!bytes || head === undefined) {
       // Another status (fails as `listUsers` fails), or a body not shaped as authentik
       // shapes it (pagination first): parse it all now.
-      const page = this.parse(path, { status: response.status, body: bytes && response.status >= 200 && response.status < 300 ? jsonText(bytes) : response.body }, userPageWireSchema);
+      const page = this.parse(path, { status: response.status, body: bytes && response.status >= 200 && response.status < 300 ? bytes.toString('utf8') : response.body }, userPageWireSchema);
       return new LazyUserPage(page.pagination, () => page.results.map(toAuthentikUser));
     }
     const { pagination } = this.validate(path, response.status, { pagination: head }, paginationOnlySchema);
     return new LazyUserPage(pagination, () => {
-      const page = this.parse(path, { status: response.status, body: jsonText(bytes) }, userPageWireSchema);
+      const page = this.parse(path, { status: response.status, body: bytes.toString('utf8') }, userPageWireSchema);
       releaseBytes(bytes);
       if (!samePagination(page.pagination, pagination)) {
         throw new AuthentikResponseError(`GET /api/v3${path}`, response.status, 'the page contradicts its own pagination');
@@ -324,9 +323,7 @@ export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
       signal?.removeEventListener('abort', onAbort);
     }
     const bytes = response.body;
-    const ok = response.status >= 200 && response.status < 300;
-    // A success is JSON to parse (see `jsonText`); anything else is text for an error message.
-    const body = ok ? (raw ? '' : jsonText(bytes)) : bytes.toString('utf8');
+    const body = raw && response.status >= 200 && response.status < 300 ? '' : bytes.toString('utf8');
     const contentType = response.header('content-type') ?? '';
     this.options.onRequest?.({ path, status: response.status, durationMs: performance.now() - started });
     if (response.status === 401 || response.status === 403) {
