@@ -1,6 +1,6 @@
 /**
  * Full-walk benchmark:
- *   npm run bench [-- --users N --groups N --latency ms --concurrency N --repeat N --seed N --quick]
+ *   npm run bench [-- --users N --groups N --latency ms --concurrency N --repeat N --seed N --quick --cold-server]
  *
  * This process generates synthetic directories and serves them with the demo authentik
  * (per-request latency, authentik's page cap of 100). Every measured walk runs in its own
@@ -39,14 +39,17 @@ interface Flags {
   concurrencyFromConfig: boolean;
   repeat: number;
   quick: boolean;
+  /** Skip the warm-up that has the demo authentik serialize every user before the walks. */
+  coldServer: boolean;
   seed: number;
 }
 
 function usage(message?: string): never {
   if (message) process.stderr.write(`${message}\n`);
   process.stderr.write(
-    'usage: npm run bench -- [--users N] [--groups N] [--latency ms] [--concurrency N] [--repeat N] [--seed N] [--quick]\n' +
+    'usage: npm run bench -- [--users N] [--groups N] [--latency ms] [--concurrency N] [--repeat N] [--seed N] [--quick] [--cold-server]\n' +
       '  --quick      10,000 users / 500 groups (RSS baseline: 1,000 / 50), a fast sanity run\n' +
+      '  --cold-server  the demo authentik serializes each user during the walk (its CPU competes with the walk\'s)\n' +
       '  --repeat N   walk every scenario N times and report medians (default 1)\n',
   );
   process.exit(2);
@@ -62,10 +65,15 @@ function configDefaultConcurrency(): number {
 function parseFlags(argv: string[]): Flags {
   const values = new Map<string, number>();
   let quick = false;
+  let coldServer = false;
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     if (arg === '--quick') {
       quick = true;
+      continue;
+    }
+    if (arg === '--cold-server') {
+      coldServer = true;
       continue;
     }
     if (arg === '--help' || arg === '-h') usage();
@@ -90,6 +98,7 @@ function parseFlags(argv: string[]): Flags {
     concurrencyFromConfig: concurrency === undefined,
     repeat,
     quick,
+    coldServer,
     seed: values.get('seed') ?? 42,
   };
 }
@@ -193,16 +202,30 @@ function runWorker(input: WalkWorkerInput): Promise<WalkWorkerResult> {
   });
 }
 
-/** Builds the server's cached sort/filter of both listings, so every walk meets the same server state. */
-async function warmUp(url: string): Promise<void> {
+/**
+ * Builds the server's cached sort/filter of both listings, so every walk meets the same
+ * server state; unless `coldServer`, also has it serialize every user once (see the demo
+ * authentik's `userJson`): authentik's own time is the latency, and the stand-in's CPU,
+ * on the machine that runs the walk, would otherwise be measured as the walk's.
+ */
+async function warmUp(url: string, coldServer: boolean): Promise<void> {
   const headers = { Authorization: `Bearer ${TOKEN}` };
-  const users = `${url}/api/v3/core/users/?ordering=pk&page=1&page_size=${PAGE_SIZE}&include_groups=false&include_roles=false&is_active=true&type=internal&type=external`;
+  const usersPage = (page: number) =>
+    `${url}/api/v3/core/users/?ordering=pk&page=${page}&page_size=${PAGE_SIZE}&include_groups=false&include_roles=false&is_active=true&type=internal&type=external`;
   const groups = `${url}/api/v3/core/groups/?ordering=pk&page=1&page_size=${PAGE_SIZE}&include_users=false&include_children=false&include_parents=false&include_roles=false`;
-  for (const target of [users, groups]) {
+  const read = async (target: string): Promise<{ pagination: { total_pages: number } }> => {
     const response = await fetch(target, { headers });
     if (!response.ok) throw new Error(`warm-up ${target} answered ${response.status}`);
-    await response.arrayBuffer();
-  }
+    return (await response.json()) as { pagination: { total_pages: number } };
+  };
+  await read(groups);
+  const { pagination } = await read(usersPage(1));
+  if (coldServer) return;
+  let next = 2;
+  const reader = async () => {
+    while (next <= pagination.total_pages) await read(usersPage(next++));
+  };
+  await Promise.all(Array.from({ length: 32 }, reader));
 }
 
 function check(result: WalkWorkerResult, expected: Expected, serverRequests: number): string[] {
@@ -298,6 +321,11 @@ async function main(): Promise<number> {
       `${flags.repeat} run(s) per scenario`,
   );
   console.log('The demo authentik runs in this process; every walk runs in its own child process (bench/walkWorker.ts).');
+  console.log(
+    flags.coldServer
+      ? 'Cold server (--cold-server): the demo authentik serializes each user while the walk runs, on the same CPUs.'
+      : 'Warm server: the demo authentik serialized every user before the walks (its CPU would otherwise count as the walk\'s; --cold-server to see it).',
+  );
   const loadAtStart = os.loadavg()[0];
   console.log(`Load average at start: ${loadAtStart.toFixed(2)} (other processes compete for the ${cpus.length} CPUs when it is high).\n`);
 
@@ -311,7 +339,7 @@ async function main(): Promise<number> {
     );
     const server = await startDemoAuthentik({ directory, token: TOKEN, latencyMs: flags.latencyMs, maxPageSize: MAX_PAGE_SIZE });
     try {
-      await warmUp(server.url);
+      await warmUp(server.url, flags.coldServer);
       for (let round = 1; round <= flags.repeat; round += 1) {
         for (const outcome of outcomes.filter(o => o.scenario.size === size)) {
           outcome.expected = expected;

@@ -5,7 +5,7 @@ import { AuthentikApi } from './api-routes';
 import { DemoMutations } from './demo-routes';
 import { DemoDirectory } from './directory';
 import { DemoEventLog } from './event-log';
-import { HttpError, readJsonBody, sendEmpty, sendJson } from './http';
+import { HttpError, readJsonBody, sendEmpty, sendJson, sendJsonText } from './http';
 import { ApiShape, Serializers } from './serializers';
 import { WebhookDeliveryStats, WebhookDispatcher, WebhookOptions } from './webhooks';
 
@@ -105,7 +105,8 @@ export async function startDemoAuthentik(options: DemoAuthentikOptions): Promise
     }
     if (req.method !== 'GET') throw HttpError.detail(405, `Method "${req.method}" not allowed.`);
     const response = api.get(path, url.searchParams);
-    sendJson(res, response.status, response.body);
+    if (response.json !== undefined) sendJsonText(res, response.status, response.json);
+    else sendJson(res, response.status, response.body);
   }
 
   async function handleDemo(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

@@ -422,6 +422,17 @@ describe('AuthentikClient responses', () => {
     expect(error.message).toContain('results.0.name');
   });
 
+  it.each([
+    ['a string', ['12']],
+    ['a fraction', [1.5]],
+    ['not an array', 12],
+  ])('a group whose member pks hold %s → AuthentikResponseError naming results.0.users', async (_label, users) => {
+    serve('/core/groups/', json(pageJson([{ ...groupJson(aGroup()), users }])));
+    const error = await failure(newClient().listGroups({ page: 1, pageSize: 20 }));
+    expect(error).toBeInstanceOf(AuthentikResponseError);
+    expect(error.message).toContain('results.0.users: expected an array of user pks (integers)');
+  });
+
   it('getUser: a user without username → AuthentikResponseError naming the field', async () => {
     const { username: _u, ...user } = userJson(users[0]);
     serve('/core/users/:pk/', json(user));
@@ -663,5 +674,56 @@ describe('parseRetryAfter', () => {
     [null, undefined],
   ])('%j → %j ms', (header, expected) => {
     expect(parseRetryAfter(header, now)).toBe(expected);
+  });
+});
+
+describe('AuthentikClient transport (node:http)', () => {
+  it('reports a redirect with its Location instead of following it, and does not retry it', async () => {
+    const requests = serve('/core/users/', () => new HttpResponse(null, { status: 301, headers: { Location: 'https://sso.example.com/api/v3/core/users/' } }));
+    const error = await failure(newClient().listUsers({ page: 1, pageSize: 20 }));
+    expect(error).toBeInstanceOf(AuthentikResponseError);
+    expect(error.message).toContain('(301)');
+    expect(error.message).toContain('redirect to https://sso.example.com/api/v3/core/users/');
+    expect(error.message).toContain('catalog.providers.authentik.baseUrl');
+    expect(requests).toHaveLength(1);
+  });
+
+  it.each(['gzip', 'deflate', 'br'] as const)('reads a %s-compressed answer (never asked for, but a proxy may send one)', async encoding => {
+    const zlib = await import('node:zlib');
+    const raw = Buffer.from(JSON.stringify(usersPage));
+    const body = encoding === 'gzip' ? zlib.gzipSync(raw) : encoding === 'deflate' ? zlib.deflateSync(raw) : zlib.brotliCompressSync(raw);
+    serve('/core/users/', () => new HttpResponse(body, { headers: { 'Content-Type': 'application/json', 'Content-Encoding': encoding } }));
+    const page = await newClient().listUsers({ page: 1, pageSize: 20 });
+    expect(page?.results.map(user => user.pk)).toEqual([1, 2]);
+  });
+
+  it('does not ask for compression, and sends the token and Accept', async () => {
+    const requests = serve('/core/users/', json(usersPage));
+    await newClient().listUsers({ page: 1, pageSize: 20 });
+    expect(requests[0].headers.get('accept-encoding')).toBeNull();
+    expect(requests[0].headers.get('authorization')).toBe(`Bearer ${TOKEN}`);
+    expect(requests[0].headers.get('accept')).toBe('application/json');
+  });
+
+  it('talks to a real server over keep-alive connections: one socket for sequential requests', async () => {
+    const { createServer } = await import('node:http');
+    const sockets = new Set<unknown>();
+    const real = createServer((req, res) => {
+      sockets.add(req.socket);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(usersPage));
+    });
+    await new Promise<void>(resolve => real.listen(0, '127.0.0.1', resolve));
+    server.close(); // msw off for this test: a real socket
+    try {
+      const { port } = real.address() as { port: number };
+      const client = new AuthentikClient({ baseUrl: `http://127.0.0.1:${port}`, token: TOKEN });
+      for (let i = 0; i < 3; i++) expect((await client.listUsers({ page: 1, pageSize: 20 }))?.results).toHaveLength(2);
+      expect(sockets.size).toBe(1);
+    } finally {
+      real.closeAllConnections();
+      await new Promise(resolve => real.close(resolve));
+      server.listen({ onUnhandledRequest: 'error' });
+    }
   });
 });

@@ -2,6 +2,9 @@ import http from 'node:http';
 import https from 'node:https';
 import zlib from 'node:zlib';
 
+/** Idle keep-alive connections are closed after this long (the agent's socket timeout only closes free sockets). */
+const IDLE_SOCKET_MS = 1_500;
+
 /** One answer of authentik, whatever its status: the body as bytes, headers by lower-case name. */
 export interface HttpAnswer {
   status: number;
@@ -20,10 +23,10 @@ export type HttpGet = (url: string, headers: Record<string, string>, signal: Abo
  * body, which is never asked for, is still decompressed.
  */
 export function nodeHttpGet(): HttpGet {
-  const agents = {
-    'http:': new http.Agent({ keepAlive: true, scheduling: 'lifo' }),
-    'https:': new https.Agent({ keepAlive: true, scheduling: 'lifo' }),
-  };
+  // An idle connection is closed after IDLE_SOCKET_MS, before servers commonly close theirs
+  // (gunicorn: 2 s): a request never goes out on a connection the server is closing.
+  const options = { keepAlive: true, scheduling: 'lifo' as const, timeout: IDLE_SOCKET_MS };
+  const agents = { 'http:': new http.Agent(options), 'https:': new https.Agent(options) };
   return (url, headers, signal) =>
     new Promise<HttpAnswer>((resolve, reject) => {
       const target = new URL(url);
