@@ -344,6 +344,7 @@ async function main(): Promise<number> {
         for (const outcome of outcomes.filter(o => o.scenario.size === size)) {
           outcome.expected = expected;
           server.resetRequestCount();
+          if (flags.coldServer) server.forgetSerializedUsers();
           process.stdout.write(`  walking ${outcome.scenario.label}${flags.repeat > 1 ? ` (run ${round})` : ''} … `);
           const cpuBefore = process.cpuUsage();
           const result = await runWorker({

@@ -259,6 +259,21 @@ describe('users', () => {
     expect((await get(server, '/api/v3/core/users/2/')).body).not.toHaveProperty('last_updated');
   });
 
+  it("a user's list JSON, kept between requests, follows every change: of the user, and of its groups", async () => {
+    const server = await start();
+    const userIn = async (pk: number) =>
+      (await page(server, '/api/v3/core/users/?ordering=pk&page_size=100&include_groups=false')).results.find(user => user.pk === pk)!;
+    const before = await userIn(2);
+    expect(await userIn(2)).toEqual(before);
+    server.directory.updateUser(2, { name: 'Jane Renamed' });
+    expect((await userIn(2)).name).toBe('Jane Renamed');
+    const group = [...server.directory.groupRecords()].find(g => !(before.groups as string[]).includes(g.pk))!;
+    server.directory.addMember(group.pk, 2); // the user's record stays; its groups change
+    expect((await userIn(2)).groups).toContain(group.pk);
+    server.forgetSerializedUsers();
+    expect((await userIn(2)).groups).toContain(group.pk);
+  });
+
   it('serves a user by pk, 404 when missing', async () => {
     const server = await start();
     expect((await get(server, '/api/v3/core/users/2/')).body).toMatchObject({ pk: 2, username: SEED_USERS.jane });

@@ -46,6 +46,10 @@ export class AuthentikApi {
     this.serializers = new Serializers(directory, shape, lastUpdated);
   }
 
+  forgetSerializedUsers(): void {
+    this.userJson = new WeakMap();
+  }
+
   /** Whether `path` is one of the routes (for 405 vs 404). */
   knows(path: string): boolean {
     return path === '/core/users/' || path === '/core/groups/' || path === '/events/events/' || USER_DETAIL.test(path) || GROUP_DETAIL.test(path);

@@ -43,6 +43,8 @@ export interface DemoAuthentik {
   /** Of those, requests for users and groups (`/api/v3/core/…`): not the event log's. */
   readonly directoryRequests: number;
   resetRequestCount(): void;
+  /** Forget every user's serialized JSON (see `AuthentikApi.userJson`): the next walk meets a cold server. */
+  forgetSerializedUsers(): void;
   /** Make the next `count` API requests answer `status` (429 comes with `Retry-After: 0`). */
   failNext(count: number, status: number, body?: unknown): void;
   /** authentik's event log: every change made after the server started. */
@@ -143,6 +145,9 @@ export async function startDemoAuthentik(options: DemoAuthentikOptions): Promise
     resetRequestCount() {
       requests = 0;
       directoryRequests = 0;
+    },
+    forgetSerializedUsers() {
+      api.forgetSerializedUsers();
     },
     failNext(count, status, body) {
       failure = { remaining: count, status, body: body ?? { detail: defaultFailureDetail(status) } };
