@@ -1,0 +1,123 @@
+/**
+ * Two builds' full walks side by side, alternating, against ONE demo authentik:
+ *
+ *   npm run bench:compare -- <checkout A> <checkout B> [--rounds N] [--cold-server]
+ *
+ * This machine's speed drifts within the hour, so a figure from `npm run bench` an hour
+ * ago does not compare with one now. Each checkout (a `git worktree` of another commit,
+ * with `node_modules` linked or installed) walks 100,000 users / 5,000 groups at 20 ms
+ * with its own `bench/walkWorker.ts`, in turn (A B, B A, …), and the medians are printed.
+ * Warm server by default (see `npm run bench`); `--cold-server` forgets every serialized
+ * user before each walk.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { generateSyntheticDirectory, startDemoAuthentik } from '../dev/demo-authentik';
+import type { WalkWorkerInput, WalkWorkerResult } from './walkProtocol';
+
+const TOKEN = 'bench-token';
+const USERS = 100_000;
+const GROUPS = 5_000;
+const LATENCY_MS = 20;
+const PAGE_SIZE = 100;
+
+interface Sample {
+  wallMs: number;
+  cpuMs: number;
+  rssGrowthMiB: number;
+  serverCpuMs: number;
+}
+
+function parseArgs(argv: string[]): { checkouts: [string, string]; rounds: number; coldServer: boolean } {
+  const checkouts: string[] = [];
+  let rounds = 4;
+  let coldServer = false;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--cold-server') coldServer = true;
+    else if (argv[i] === '--rounds') rounds = Number(argv[++i]);
+    else checkouts.push(path.resolve(argv[i]));
+  }
+  if (checkouts.length !== 2 || !(rounds >= 1)) {
+    process.stderr.write('usage: npm run bench:compare -- <checkout A> <checkout B> [--rounds N] [--cold-server]\n');
+    process.exit(2);
+  }
+  return { checkouts: [checkouts[0], checkouts[1]], rounds, coldServer };
+}
+
+function walk(checkout: string, input: WalkWorkerInput): Promise<WalkWorkerResult> {
+  return new Promise(resolve => {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(checkout, 'bench/walkWorker.ts'), JSON.stringify(input)], {
+      cwd: checkout,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', chunk => (stdout += chunk));
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as WalkWorkerResult);
+      } catch {
+        resolve({ ok: false, error: `no result from ${checkout}` });
+      }
+    });
+  });
+}
+
+async function warmUp(url: string): Promise<void> {
+  for (let page = 1; ; page++) {
+    const response = await fetch(
+      `${url}/api/v3/core/users/?ordering=pk&page=${page}&page_size=${PAGE_SIZE}&include_groups=false&include_roles=false&is_active=true&type=internal&type=external`,
+      { headers: { Authorization: `Bearer ${TOKEN}` } },
+    );
+    await response.arrayBuffer();
+    if (response.status !== 200) return;
+  }
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+async function main(): Promise<void> {
+  const { checkouts, rounds, coldServer } = parseArgs(process.argv.slice(2));
+  const directory = generateSyntheticDirectory({ users: USERS, groups: GROUPS, seed: 42 });
+  let maxUserPk = 0;
+  for (const user of directory.userRecords()) maxUserPk = Math.max(maxUserPk, user.pk);
+  const server = await startDemoAuthentik({ directory, token: TOKEN, latencyMs: LATENCY_MS, maxPageSize: PAGE_SIZE });
+  if (!coldServer) await warmUp(server.url);
+  const input: WalkWorkerInput = { baseUrl: server.url, token: TOKEN, pageSize: PAGE_SIZE, concurrency: 8, maxUserPk, sampleMs: 20 };
+  const samples = new Map<string, Sample[]>(checkouts.map(checkout => [checkout, []]));
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const checkout of round % 2 === 0 ? checkouts : [...checkouts].reverse()) {
+        if (coldServer) server.forgetSerializedUsers();
+        const serverCpu = process.cpuUsage();
+        const result = await walk(checkout, input);
+        const { user, system } = process.cpuUsage(serverCpu);
+        if (!result.ok) throw new Error(`${checkout}: ${result.error}`);
+        const sample = {
+          wallMs: result.wallMs,
+          cpuMs: result.cpu.userMs + result.cpu.systemMs,
+          rssGrowthMiB: (result.memory.maxRss - result.memory.rssBaseline) / 1024 / 1024,
+          serverCpuMs: (user + system) / 1000,
+        };
+        samples.get(checkout)!.push(sample);
+        console.log(
+          `${path.basename(checkout)}: ${(sample.wallMs / 1000).toFixed(2)} s, walk CPU ${(sample.cpuMs / 1000).toFixed(2)} s, ` +
+            `RSS growth ${sample.rssGrowthMiB.toFixed(1)} MiB, server CPU ${(sample.serverCpuMs / 1000).toFixed(2)} s`,
+        );
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+  console.log(`\nMedians of ${rounds} walks each, 100,000 users / 5,000 groups, 20 ms, c=8, ${coldServer ? 'cold' : 'warm'} server:`);
+  for (const [checkout, runs] of samples) {
+    console.log(
+      `  ${checkout}: wall ${(median(runs.map(r => r.wallMs)) / 1000).toFixed(2)} s, walk CPU ${(median(runs.map(r => r.cpuMs)) / 1000).toFixed(2)} s, ` +
+        `RSS growth ${median(runs.map(r => r.rssGrowthMiB)).toFixed(1)} MiB, server CPU ${(median(runs.map(r => r.serverCpuMs)) / 1000).toFixed(2)} s`,
+    );
+  }
+}
+
+main().catch(error => {
+  console.error(error);
+  process.exit(1);
+});
