@@ -135,10 +135,13 @@ describe('AuthentikEntityProvider: the next window is read while the engine stor
     const context: WalkContext = { signal: new AbortController().signal, firstOfBurst: false };
     const first = await provider.next(context, await usersPhase(provider, context));
     expect(names(first)).toEqual(Array.from({ length: 20 }, (_, i) => `user${i}`));
-    // Window 1 (pages 1-2), then window 2 (anchor 2, pages 3-4) already on its way.
+    // Window 1 (pages 1-2), then window 2 (anchor 2, pages 3-4) on its way before the
+    // engine calls next() for it (the anchor goes out once window 1's answers are in).
+    await new Promise(resolve => setImmediate(resolve));
     expect(sorted(pages)).toEqual([1, 2, 2, 3, 4]);
     const second = await provider.next(context, first.cursor);
     expect(names(second)).toEqual(Array.from({ length: 20 }, (_, i) => `user${20 + i}`));
+    await new Promise(resolve => setImmediate(resolve));
     expect(sorted(pages)).toEqual([1, 2, 2, 3, 4, 4, 5, 6]); // only window 3 was added
   });
 

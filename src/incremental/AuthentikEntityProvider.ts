@@ -16,7 +16,7 @@ import { AuthentikInstanceConfig, durationToMs } from '../config';
 import { GroupIndex, GroupNames } from '../mapping/groupIndex';
 import { HashedNameClaims } from '../mapping/HashedNameClaims';
 import { claimName, NameCollision } from '../mapping/nameClaims';
-import { eligibleUserTypes, mapUser, userBaseName, userNameSuffixes } from '../mapping/userMapping';
+import { eligibleUserTypes, mapUser, mapUserByDefault, userBaseName, userNameSuffixes } from '../mapping/userMapping';
 import { MappingOptions, Transformers } from '../mapping/types';
 import { sleep } from '../util/sleep';
 import { WalkCursor, walkCursorSchema } from './cursor';
@@ -362,6 +362,7 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
     const scan = scanUserWindow(await pages, cursor);
     // Each page is parsed as the mapping gets to it: a window's users are never all held at once.
     const entities: Entity[] = [];
+    const transform = this.options.transformers?.user;
     let sinceYield = 0;
     for (const user of scan.users ?? []) {
       if (++sinceYield === USERS_BETWEEN_YIELDS) {
@@ -370,7 +371,9 @@ export class AuthentikEntityProvider implements IncrementalEntityProvider<WalkCu
       }
       const claim = claimName(state.userClaims, userBaseName(user), user.pk, () => userNameSuffixes(user));
       if (claim.collision) this.warnCollision('user', { ...claim.collision, raw: user.username });
-      const entity = await mapUser(user, claim.name, state.groups, this.mapping, this.options.transformers?.user);
+      const entity = transform
+        ? await mapUser(user, claim.name, state.groups, this.mapping, transform)
+        : mapUserByDefault(user, claim.name, state.groups, this.mapping);
       if (entity) entities.push(entity);
     }
     const window = scan.end();

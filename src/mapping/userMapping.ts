@@ -48,10 +48,22 @@ export async function mapUser(
   options: MappingOptions,
   transform?: UserTransformer,
 ): Promise<UserEntity | undefined> {
+  const entity = mapUserByDefault(user, name, groups, options);
+  return entity && transform ? transform(entity, user, contextOf(options)) : entity;
+}
+
+/**
+ * `mapUser` without a transformer, synchronously: a walk maps 100,000 users, and a
+ * promise and a microtask turn for each is CPU the walk waits for.
+ */
+export function mapUserByDefault(
+  user: AuthentikUser,
+  name: string,
+  groups: GroupMemberships,
+  options: MappingOptions,
+): UserEntity | undefined {
   if (!isEligibleUser(user, options)) {
     return undefined;
   }
-  const context = contextOf(options);
-  const entity = defaultUserEntity(user, name, groups.memberOf(user.groups), context);
-  return transform ? transform(entity, user, context) : entity;
+  return defaultUserEntity(user, name, groups.memberOf(user.groups), contextOf(options));
 }
