@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { generateSyntheticDirectory, startDemoAuthentik } from '../dev/demo-authentik';
 import type { WalkWorkerInput, WalkWorkerResult } from './walkProtocol';
+import { warmUp } from './warmUp';
 
 const TOKEN = 'bench-token';
 const USERS = 100_000;
@@ -62,17 +63,6 @@ function walk(checkout: string, input: WalkWorkerInput): Promise<WalkWorkerResul
   });
 }
 
-async function warmUp(url: string): Promise<void> {
-  for (let page = 1; ; page++) {
-    const response = await fetch(
-      `${url}/api/v3/core/users/?ordering=pk&page=${page}&page_size=${PAGE_SIZE}&include_groups=false&include_roles=false&is_active=true&type=internal&type=external`,
-      { headers: { Authorization: `Bearer ${TOKEN}` } },
-    );
-    await response.arrayBuffer();
-    if (response.status !== 200) return;
-  }
-}
-
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main(): Promise<void> {
@@ -81,7 +71,7 @@ async function main(): Promise<void> {
   let maxUserPk = 0;
   for (const user of directory.userRecords()) maxUserPk = Math.max(maxUserPk, user.pk);
   const server = await startDemoAuthentik({ directory, token: TOKEN, latencyMs: LATENCY_MS, maxPageSize: PAGE_SIZE });
-  if (!coldServer) await warmUp(server.url);
+  await warmUp(server.url, TOKEN, PAGE_SIZE, coldServer);
   const input: WalkWorkerInput = { baseUrl: server.url, token: TOKEN, pageSize: PAGE_SIZE, concurrency: 8, maxUserPk, sampleMs: 20 };
   const samples = new Map<string, Sample[]>(checkouts.map(checkout => [checkout, []]));
   try {

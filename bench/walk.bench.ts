@@ -19,6 +19,7 @@ import { ConfigReader } from '@backstage/config';
 import { readAuthentikConfigs } from '../src/config';
 import { DemoDirectory, generateSyntheticDirectory, startDemoAuthentik } from '../dev/demo-authentik';
 import type { WalkWorkerInput, WalkWorkerResult, WalkWorkerSuccess } from './walkProtocol';
+import { warmUp } from './warmUp';
 
 const TOKEN = 'bench-token';
 const PAGE_SIZE = 100;
@@ -202,32 +203,6 @@ function runWorker(input: WalkWorkerInput): Promise<WalkWorkerResult> {
   });
 }
 
-/**
- * Builds the server's cached sort/filter of both listings, so every walk meets the same
- * server state; unless `coldServer`, also has it serialize every user once (see the demo
- * authentik's `userJson`): authentik's own time is the latency, and the stand-in's CPU,
- * on the machine that runs the walk, would otherwise be measured as the walk's.
- */
-async function warmUp(url: string, coldServer: boolean): Promise<void> {
-  const headers = { Authorization: `Bearer ${TOKEN}` };
-  const usersPage = (page: number) =>
-    `${url}/api/v3/core/users/?ordering=pk&page=${page}&page_size=${PAGE_SIZE}&include_groups=false&include_roles=false&is_active=true&type=internal&type=external`;
-  const groups = `${url}/api/v3/core/groups/?ordering=pk&page=1&page_size=${PAGE_SIZE}&include_users=false&include_children=false&include_parents=false&include_roles=false`;
-  const read = async (target: string): Promise<{ pagination: { total_pages: number } }> => {
-    const response = await fetch(target, { headers });
-    if (!response.ok) throw new Error(`warm-up ${target} answered ${response.status}`);
-    return (await response.json()) as { pagination: { total_pages: number } };
-  };
-  await read(groups);
-  const { pagination } = await read(usersPage(1));
-  if (coldServer) return;
-  let next = 2;
-  const reader = async () => {
-    while (next <= pagination.total_pages) await read(usersPage(next++));
-  };
-  await Promise.all(Array.from({ length: 32 }, reader));
-}
-
 function check(result: WalkWorkerResult, expected: Expected, serverRequests: number): string[] {
   if (!result.ok) return [`walk failed: ${result.error}`];
   const problems: string[] = [];
@@ -339,7 +314,7 @@ async function main(): Promise<number> {
     );
     const server = await startDemoAuthentik({ directory, token: TOKEN, latencyMs: flags.latencyMs, maxPageSize: MAX_PAGE_SIZE });
     try {
-      await warmUp(server.url, flags.coldServer);
+      await warmUp(server.url, TOKEN, PAGE_SIZE, flags.coldServer);
       for (let round = 1; round <= flags.repeat; round += 1) {
         for (const outcome of outcomes.filter(o => o.scenario.size === size)) {
           outcome.expected = expected;
