@@ -18,7 +18,7 @@ import path from 'node:path';
 import { ConfigReader } from '@backstage/config';
 import { readAuthentikConfigs } from '../src/config';
 import { DemoDirectory, generateSyntheticDirectory, startDemoAuthentik } from '../dev/demo-authentik';
-import type { WalkWorkerInput, WalkWorkerResult, WalkWorkerSuccess } from './walkProtocol';
+import type { MemoryComposition, WalkWorkerInput, WalkWorkerResult, WalkWorkerSuccess } from './walkProtocol';
 import { warmUp } from './warmUp';
 
 const TOKEN = 'bench-token';
@@ -260,6 +260,19 @@ const fmtMiB = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 const fmtSec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const ratio = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
 
+/** Where the RSS growth of a walk went: each part near the sampled peak minus before the walk. */
+function describeGrowth({ baseline, peak }: WalkWorkerSuccess['memory']['composition']): string {
+  const part = (key: Exclude<keyof MemoryComposition, 'rss'>) => {
+    const delta = (peak[key] - baseline[key]) / MiB;
+    return `${delta < 0 ? '−' : '+'}${Math.abs(delta).toFixed(1)}`;
+  };
+  return (
+    `RSS growth near its sampled peak, ${fmtMiB(peak.rss - baseline.rss)}: V8 young generation ${part('youngGeneration')}, ` +
+    `old generation ${part('oldGeneration')}, other heap spaces ${part('otherHeapSpaces')}, ` +
+    `array buffers ${part('arrayBuffers')}, the rest (native) ${part('rest')} MiB`
+  );
+}
+
 function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -439,6 +452,9 @@ async function main(): Promise<number> {
     `  RSS growth (peak − pre-walk baseline), ${fmtInt(large.users)} users = ${growthMiB.toFixed(1)} MiB  (target ≤ 60 MB): ` +
       `${verdict(growthMiB, growthMiB * MiB <= 60e6)}`,
   );
+  for (const [i, run] of (outcomes.find(o => o.scenario.id === 'large')?.runs ?? []).entries()) {
+    if (run.result.ok) console.log(`  (diagnostic) ${describeGrowth(run.result.memory.composition)}${flags.repeat > 1 ? ` (run ${i + 1})` : ''}`);
+  }
   console.log(`  uptime: load average ${os.loadavg().map(l => l.toFixed(2)).join(', ')} (1/5/15 min) at the end`);
   if (flags.users !== 100_000 || flags.groups !== 5_000 || flags.latencyMs !== 20) {
     console.log('  note: the acceptance criteria are stated for 100,000 vs 10,000 users, 5,000 groups, 20 ms latency');

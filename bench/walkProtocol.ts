@@ -53,8 +53,24 @@ export interface WalkWorkerSuccess {
     heapAfterGc: number;
     samples: number;
     maxSampleGapMs: number;
+    /** What the RSS was made of before the walk, and near its sampled peak. */
+    composition: { baseline: MemoryComposition; peak: MemoryComposition };
   };
   cpu: { userMs: number; systemMs: number };
+}
+
+/**
+ * The parts of a process's RSS, in bytes: V8's young and old generations (committed), its
+ * other spaces (code, large objects, read-only), array buffers (Node Buffers: response
+ * bodies, typed arrays) and the rest (native allocations, thread stacks, binary pages).
+ */
+export interface MemoryComposition {
+  rss: number;
+  youngGeneration: number;
+  oldGeneration: number;
+  otherHeapSpaces: number;
+  arrayBuffers: number;
+  rest: number;
 }
 
 export interface WalkWorkerFailure {
