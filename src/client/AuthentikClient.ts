@@ -7,6 +7,7 @@ import {
   AuthentikUnavailableError,
 } from './errors';
 import { fetchGet, HttpAnswer, HttpGet, nodeHttpGet } from './httpTransport';
+import { compileJsonCheck } from './jsonCheck';
 import { parseRetryAfter } from './retryAfter';
 import { sleep } from '../util/sleep';
 import {
@@ -21,6 +22,7 @@ import {
   toAuthentikUser,
   userPageWireSchema,
   userSchema,
+  userWireSchema,
 } from './schemas';
 import { AuthentikLogEvent, logEventPageSchema } from './eventSchemas';
 
@@ -131,7 +133,7 @@ export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
    * is past the end.
    */
   async listUsers(request: ListUsersRequest): Promise<AuthentikPage<AuthentikUser> | undefined> {
-    const page = await this.get(usersListPath(request), userPageWireSchema, PAST_THE_END, request.signal);
+    const page = await this.get(usersListPath(request), userPageWireSchema, PAST_THE_END, request.signal, isUserPage);
     return page && { pagination: page.pagination, results: page.results.map(toAuthentikUser) };
   }
 
@@ -151,12 +153,12 @@ export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
     if (!bytes || head === undefined) {
       // Another status (fails as `listUsers` fails), or a body not shaped as authentik
       // shapes it (pagination first): parse it all now.
-      const page = this.parse(path, { status: response.status, body: bytes && response.status >= 200 && response.status < 300 ? bytes.toString('utf8') : response.body }, userPageWireSchema);
+      const page = this.parse(path, { status: response.status, body: bytes && response.status >= 200 && response.status < 300 ? bytes.toString('utf8') : response.body }, userPageWireSchema, isUserPage);
       return new LazyUserPage(page.pagination, () => page.results.map(toAuthentikUser));
     }
     const { pagination } = this.validate(path, response.status, { pagination: head }, paginationOnlySchema);
     return new LazyUserPage(pagination, () => {
-      const page = this.parse(path, { status: response.status, body: bytes.toString('utf8') }, userPageWireSchema);
+      const page = this.parse(path, { status: response.status, body: bytes.toString('utf8') }, userPageWireSchema, isUserPage);
       releaseBytes(bytes);
       if (!samePagination(page.pagination, pagination)) {
         throw new AuthentikResponseError(`GET /api/v3${path}`, response.status, 'the page contradicts its own pagination');
@@ -221,15 +223,26 @@ export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
     schema: T,
     gone: string,
     signal?: AbortSignal,
+    accepts?: (json: unknown) => json is z.infer<T>,
   ): Promise<z.infer<T> | undefined> {
     const response = await this.request(path, gone, signal);
     if (response.status === 404) {
       return undefined;
     }
-    return this.parse(path, response, schema);
+    return this.parse(path, response, schema, accepts);
   }
 
-  private parse<T extends z.ZodType>(path: string, response: FetchedResponse, schema: T): z.infer<T> {
+  /**
+   * The body, validated by `schema`. `accepts`, when given, is the same validation as a
+   * predicate (derived from the schema by `compileJsonCheck`): what it accepts is used as
+   * parsed; what it refuses goes through `schema`, which says why.
+   */
+  private parse<T extends z.ZodType>(
+    path: string,
+    response: FetchedResponse,
+    schema: T,
+    accepts?: (json: unknown) => json is z.infer<T>,
+  ): z.infer<T> {
     const request = `GET /api/v3${path}`;
     if (response.status < 200 || response.status >= 300) {
       throw new AuthentikResponseError(request, response.status, describeDetail(response.body) || 'unexpected status');
@@ -240,6 +253,7 @@ export class AuthentikClient implements AuthentikApi, AuthentikEventLogApi {
     } catch {
       throw new AuthentikResponseError(request, response.status, `body is not JSON (starts with ${JSON.stringify(response.body.slice(0, 40))})`);
     }
+    if (accepts?.(json)) return json;
     return this.validate(path, response.status, json, schema);
   }
 
@@ -394,6 +408,23 @@ function usersListPath(request: ListUsersRequest): string {
 
 const RESULTS_KEY = Buffer.from(',"results":');
 const paginationOnlySchema = z.object({ pagination: paginationSchema });
+
+const isUserWire = compileJsonCheck(userWireSchema);
+
+/**
+ * A page of users as `userPageWireSchema` accepts it: its pagination through zod (one small
+ * object a page), its users through the predicate derived from `userWireSchema`. Users keep
+ * the fields the schema does not name; `toAuthentikUser` copies only those it does.
+ */
+function isUserPage(json: unknown): json is z.infer<typeof userPageWireSchema> {
+  if (!isUserWire || typeof json !== 'object' || json === null || Array.isArray(json)) return false;
+  const { pagination, results } = json as Record<string, unknown>;
+  if (!Array.isArray(results) || !paginationSchema.safeParse(pagination).success) return false;
+  for (let i = 0; i < results.length; i++) {
+    if (!isUserWire(results[i])) return false;
+  }
+  return true;
+}
 
 /**
  * The pagination of a page, from the part of the body before its results (authentik writes
