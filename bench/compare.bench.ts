@@ -10,10 +10,10 @@
  * Warm server by default (see `npm run bench`); `--cold-server` forgets every serialized
  * user before each walk.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { generateSyntheticDirectory, startDemoAuthentik } from '../dev/demo-authentik';
-import type { WalkWorkerInput, WalkWorkerResult } from './walkProtocol';
+import type { WalkWorkerInput } from './walkProtocol';
+import { median, runWalkWorker } from './walkRunner';
 import { warmUp } from './warmUp';
 
 const TOKEN = 'bench-token';
@@ -45,26 +45,6 @@ function parseArgs(argv: string[]): { checkouts: [string, string]; rounds: numbe
   return { checkouts: [checkouts[0], checkouts[1]], rounds, coldServer };
 }
 
-function walk(checkout: string, input: WalkWorkerInput): Promise<WalkWorkerResult> {
-  return new Promise(resolve => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(checkout, 'bench/walkWorker.ts'), JSON.stringify(input)], {
-      cwd: checkout,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let stdout = '';
-    child.stdout.on('data', chunk => (stdout += chunk));
-    child.on('close', () => {
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as WalkWorkerResult);
-      } catch {
-        resolve({ ok: false, error: `no result from ${checkout}` });
-      }
-    });
-  });
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
 async function main(): Promise<void> {
   const { checkouts, rounds, coldServer } = parseArgs(process.argv.slice(2));
   const directory = generateSyntheticDirectory({ users: USERS, groups: GROUPS, seed: 42 });
@@ -79,7 +59,7 @@ async function main(): Promise<void> {
       for (const checkout of round % 2 === 0 ? checkouts : [...checkouts].reverse()) {
         if (coldServer) server.forgetSerializedUsers();
         const serverCpu = process.cpuUsage();
-        const result = await walk(checkout, input);
+        const result = await runWalkWorker(input, checkout);
         const { user, system } = process.cpuUsage(serverCpu);
         if (!result.ok) throw new Error(`${checkout}: ${result.error}`);
         const sample = {

@@ -12,22 +12,18 @@
  * "Default concurrency" is src/config.ts's default unless --concurrency is given.
  * Exits non-zero when a walk fails or emits other entities than the directory holds.
  */
-import { spawn } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
 import { ConfigReader } from '@backstage/config';
 import { readAuthentikConfigs } from '../src/config';
 import { DemoDirectory, generateSyntheticDirectory, startDemoAuthentik } from '../dev/demo-authentik';
-import type { MemoryComposition, WalkWorkerInput, WalkWorkerResult, WalkWorkerSuccess } from './walkProtocol';
+import type { MemoryComposition, WalkWorkerResult, WalkWorkerSuccess } from './walkProtocol';
+import { median, runWalkWorker } from './walkRunner';
 import { warmUp } from './warmUp';
 
 const TOKEN = 'bench-token';
 const PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 100; // authentik ≥ 2025.12 caps page_size at 100
 const SAMPLE_MS = 20;
-const WORKER_TIMEOUT_MS = 20 * 60_000;
-const ROOT = path.resolve(__dirname, '..');
-const WORKER = path.join(__dirname, 'walkWorker.ts');
 
 // ---- flags ------------------------------------------------------------------------------
 
@@ -174,35 +170,6 @@ function expectedFrom(directory: DemoDirectory): Expected {
   return { users, groups: directory.groupCount, userPkSum, maxUserPk };
 }
 
-function runWorker(input: WalkWorkerInput): Promise<WalkWorkerResult> {
-  return new Promise(resolve => {
-    const child = spawn(process.execPath, [...(process.env.BENCH_WORKER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), '--expose-gc', '--import', 'tsx', WORKER, JSON.stringify(input)], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let stdout = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', chunk => (stdout += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), WORKER_TIMEOUT_MS);
-    child.on('error', error => {
-      clearTimeout(timer);
-      resolve({ ok: false, error: `could not start the worker: ${error.message}` });
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const line = stdout.trim().split('\n').pop() ?? '';
-      try {
-        resolve(JSON.parse(line) as WalkWorkerResult);
-      } catch {
-        resolve({
-          ok: false,
-          error: `worker exited (${signal ?? `code ${code}`}) without a result${line ? `; last output: ${line.slice(0, 300)}` : ''}`,
-        });
-      }
-    });
-  });
-}
-
 function check(result: WalkWorkerResult, expected: Expected, serverRequests: number): string[] {
   if (!result.ok) return [`walk failed: ${result.error}`];
   const problems: string[] = [];
@@ -218,12 +185,6 @@ function check(result: WalkWorkerResult, expected: Expected, serverRequests: num
     process.stderr.write(`note: the server saw ${serverRequests} API requests, the client counted ${result.requests}\n`);
   }
   return problems;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function summarize(outcome: Outcome): Summary | undefined {
@@ -335,7 +296,7 @@ async function main(): Promise<number> {
           if (flags.coldServer) server.forgetSerializedUsers();
           process.stdout.write(`  walking ${outcome.scenario.label}${flags.repeat > 1 ? ` (run ${round})` : ''} … `);
           const cpuBefore = process.cpuUsage();
-          const result = await runWorker({
+          const result = await runWalkWorker({
             baseUrl: server.url,
             token: TOKEN,
             pageSize: PAGE_SIZE,
